@@ -1,0 +1,16 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from zoomsync.views import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("connector.urls")),
+    path("workflows/", include("workflows.urls")),
+    path("", include("settings_ui.urls")),
+]
+
+if settings.ZOOMSYNC_SANDBOX:
+    urlpatterns.insert(0, path("", include("sandbox.urls")))
