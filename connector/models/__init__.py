@@ -1,5 +1,24 @@
-"""connector models, split by topic. tenancy: portals, Zoom accounts, settings."""
+"""connector models, split by topic: tenancy (portals, accounts, settings), sync (pull, compute, push)."""
 
+from connector.models.sync import (
+    ContactLink,
+    ContactState,
+    OutboxItem,
+    OutboxKind,
+    OutboxStatus,
+    ParticipantRow,
+    PersonStats,
+    Recording,
+    Registrant,
+    Session,
+    SkipReason,
+    SkipRecord,
+    SyncLease,
+    SyncRun,
+    SyncRunStatus,
+    Webinar,
+    ZoomUser,
+)
 from connector.models.tenancy import (
     ConnectionStatus,
     OAuthState,
@@ -14,6 +33,23 @@ from connector.models.tenancy import (
 )
 
 __all__ = [
+    "ContactLink",
+    "ContactState",
+    "OutboxItem",
+    "OutboxKind",
+    "OutboxStatus",
+    "ParticipantRow",
+    "PersonStats",
+    "Recording",
+    "Registrant",
+    "Session",
+    "SkipReason",
+    "SkipRecord",
+    "SyncLease",
+    "SyncRun",
+    "SyncRunStatus",
+    "Webinar",
+    "ZoomUser",
     "ConnectionStatus",
     "OAuthState",
     "Portal",

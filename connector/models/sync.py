@@ -1,0 +1,251 @@
+"""What the sync pulls from Zoom, computes, and pushes to HubSpot (through an outbox).
+
+Pull: ZoomUser, Webinar, Registrant, Session (one held instance), ParticipantRow, Recording.
+Compute: PersonStats (the four values of INTERFACES.md §5, per portal and person).
+Push: ContactLink (what we know of a person's HubSpot contact), OutboxItem (every intended
+HubSpot write, sent in batches and marked sent), SyncRun + SkipRecord (the report and
+every skipped webinar/person/recording with its reason), SyncLease (one sync per portal).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from connector.models.tenancy import Portal, ZoomAccount
+
+
+class SkipReason(models.TextChoices):
+    # webinars (INTERFACES.md §6)
+    ZOOM_EVENT = "zoom_event", "Part of a Zoom Event (R2)"
+    HOST_DOMAIN_EXCLUDED = "host_domain_excluded", "Host's email domain is excluded (R5)"
+    USER_NOT_SELECTED = "user_not_selected", "Host is not a selected user (R4)"
+    SYNC_MODE_NONE = "sync_mode_none", "Sync webinar data is set to none (R4)"
+    WEBINAR_SYNC_OFF = "webinar_sync_off", "Sync is off for this webinar (R8, R10)"
+    # people
+    NO_EMAIL = "no_email", "Guest without an email address (R3)"
+    INTERNAL_DOMAIN = "internal_domain", "Company's own domain: not created as a contact (R7)"
+    ACCOUNT_USER = "account_user", "User of the HubSpot account (R12)"
+    SECONDARY_EMAIL = "secondary_email", "Registered with a contact's secondary email (R13)"
+    DELETED_CONTACT = "deleted_contact", "Contact was deleted in HubSpot (R14)"
+    # recordings
+    RECORDINGS_OFF = "recordings_off", "Host's recording sync is off (R9)"
+    RECORDING_DOMAIN_EXCLUDED = "recording_domain_excluded", "Host's domain is excluded for recordings (R6)"
+
+
+class ZoomUser(models.Model):
+    account = models.ForeignKey(ZoomAccount, on_delete=models.CASCADE, related_name="zoom_users")
+    zoom_user_id = models.CharField(max_length=100)
+    email = models.CharField(max_length=254)  # lower-cased, trimmed
+    first_name = models.CharField(max_length=200, blank=True)
+    last_name = models.CharField(max_length=200, blank=True)
+    user_type = models.SmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "zoom_user_id"], name="uniq_zoom_user")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Webinar(models.Model):
+    account = models.ForeignKey(ZoomAccount, on_delete=models.CASCADE, related_name="webinars")
+    webinar_id = models.CharField(max_length=30)  # Zoom's numeric id, as text
+    uuid = models.CharField(max_length=100, blank=True)
+    host_zoom_user_id = models.CharField(max_length=100, blank=True)
+    host_email = models.CharField(max_length=254, blank=True)  # lower-cased
+    topic = models.CharField(max_length=300, blank=True)
+    webinar_type = models.SmallIntegerField(null=True, blank=True)  # 5, 6 (recurring, no fixed time), 9
+    start_time = models.DateTimeField(null=True, blank=True)
+    duration_minutes = models.IntegerField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, blank=True)
+    join_url = models.CharField(max_length=1000, blank=True)
+    approval_type = models.SmallIntegerField(null=True, blank=True)
+    alternative_hosts = models.JSONField(default=list, blank=True)
+    zoom_event_id = models.CharField(max_length=100, blank=True)  # non-empty → R2, never synced
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_pulled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "webinar_id"], name="uniq_webinar")]
+
+    def __str__(self) -> str:
+        return f"{self.webinar_id} {self.topic}"
+
+    @property
+    def is_zoom_event(self) -> bool:
+        return bool(self.zoom_event_id)
+
+
+class Registrant(models.Model):
+    webinar = models.ForeignKey(Webinar, on_delete=models.CASCADE, related_name="registrants")
+    registrant_id = models.CharField(max_length=100)
+    email = models.CharField(max_length=254, db_index=True)  # lower-cased, trimmed
+    first_name = models.CharField(max_length=200, blank=True)
+    last_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20)  # approved | pending | denied | cancelled
+    create_time = models.DateTimeField(null=True, blank=True)
+    join_url = models.CharField(max_length=1000, blank=True)
+    occurrence_ids = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["webinar", "registrant_id"], name="uniq_registrant")]
+
+
+class Session(models.Model):
+    """One held instance of a webinar (one past-webinar UUID), INTERFACES.md §5."""
+
+    webinar = models.ForeignKey(Webinar, on_delete=models.CASCADE, related_name="sessions")
+    uuid = models.CharField(max_length=100)
+    occurrence_id = models.CharField(max_length=50, blank=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    scheduled_duration_minutes = models.IntegerField(null=True, blank=True)
+    # A finished session whose participants were fully pulled is not pulled again.
+    participants_complete = models.BooleanField(default=False)
+    recording_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["webinar", "uuid"], name="uniq_session")]
+
+
+class ParticipantRow(models.Model):
+    """One participant row as Zoom reports it: a rejoin is another row."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="participant_rows")
+    row_key = models.CharField(max_length=200)
+    email = models.CharField(max_length=254, blank=True, db_index=True)  # "" for guests (R3)
+    name = models.CharField(max_length=300, blank=True)
+    registrant_id = models.CharField(max_length=100, blank=True)
+    join_time = models.DateTimeField(null=True, blank=True)
+    leave_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "row_key"], name="uniq_participant_row")]
+
+
+class Recording(models.Model):
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="recording")
+    share_url = models.CharField(max_length=1000)
+    transcript_url = models.CharField(max_length=1000, blank=True)
+    pulled_at = models.DateTimeField(auto_now=True)
+
+
+class PersonStats(models.Model):
+    """The four contact properties of one person (INTERFACES.md §5), as last computed."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="person_stats")
+    email = models.CharField(max_length=254)
+    first_name = models.CharField(max_length=200, blank=True)
+    last_name = models.CharField(max_length=200, blank=True)
+    registration_count = models.IntegerField(default=0)
+    attended_count = models.IntegerField(default=0)
+    average_attendance_percent = models.DecimalField(max_digits=4, decimal_places=1, null=True, blank=True)
+    last_registered_url = models.CharField(max_length=1000, blank=True)
+    last_registered_at = models.DateTimeField(null=True, blank=True)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["portal", "email"], name="uniq_person_stats")]
+
+
+class ContactState(models.TextChoices):
+    LINKED = "linked", "Linked to a contact"
+    NOT_CREATED = "not_created", "No contact and not to be created (R7)"
+    SECONDARY_EMAIL = "secondary_email", "Matches a contact's secondary email (R13)"
+    DELETED = "deleted", "Contact deleted in HubSpot (R14)"
+    ACCOUNT_USER = "account_user", "HubSpot account user (R12)"
+
+
+class ContactLink(models.Model):
+    """What we know of a person's HubSpot contact, and the property values last written."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="contact_links")
+    email = models.CharField(max_length=254)
+    contact_id = models.CharField(max_length=50, blank=True)
+    state = models.CharField(max_length=20, choices=ContactState.choices)
+    pushed_properties = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["portal", "email"], name="uniq_contact_link")]
+        indexes = [models.Index(fields=["portal", "contact_id"])]
+
+
+class OutboxKind(models.TextChoices):
+    CONTACT_CREATE = "contact_create"
+    CONTACT_UPDATE = "contact_update"
+    TIMELINE_EVENT = "timeline_event"
+    APP_EVENT = "app_event"
+    MARKETING_EVENT = "marketing_event"
+    MARKETING_PARTICIPATION = "marketing_participation"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # permanent per-item error; kept for the report, never retried blindly
+
+
+class OutboxItem(models.Model):
+    """An intended HubSpot write. Unique per (portal, kind, dedupe_key): never enqueued twice."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="outbox")
+    kind = models.CharField(max_length=30, choices=OutboxKind.choices)
+    dedupe_key = models.CharField(max_length=255)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING)
+    attempts = models.IntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    sync_run = models.ForeignKey("SyncRun", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "kind", "dedupe_key"], name="uniq_outbox_item"),
+        ]
+        indexes = [models.Index(fields=["portal", "status", "kind", "id"])]
+
+
+class SyncRunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class SyncRun(models.Model):
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="sync_runs")
+    status = models.CharField(max_length=10, choices=SyncRunStatus.choices, default=SyncRunStatus.QUEUED)
+    trigger = models.CharField(max_length=20, default="manual")  # manual | beat | cli | workflow
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress = models.JSONField(default=dict, blank=True)  # {"phase": ..., "done": n, "total": m}
+    report = models.JSONField(default=dict, blank=True)  # INTERFACES.md §6
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["portal", "-created_at"])]
+
+
+class SkipRecord(models.Model):
+    sync_run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="skips")
+    kind = models.CharField(max_length=10)  # webinar | person | recording
+    reason = models.CharField(max_length=40, choices=SkipReason.choices)
+    subject = models.CharField(max_length=300)  # email, webinar id, or session uuid
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sync_run", "kind", "reason"])]
+
+
+class SyncLease(models.Model):
+    """One sync per portal at a time: a worker holds the lease until it expires or releases it."""
+
+    portal = models.OneToOneField(Portal, on_delete=models.CASCADE, related_name="sync_lease")
+    owner = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    sync_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
