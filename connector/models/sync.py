@@ -64,6 +64,8 @@ class Webinar(models.Model):
     approval_type = models.SmallIntegerField(null=True, blank=True)
     alternative_hosts = models.JSONField(default=list, blank=True)
     zoom_event_id = models.CharField(max_length=100, blank=True)  # non-empty → R2, never synced
+    # Set by the latest pull: "" when the webinar passes every rule, else a SkipReason value.
+    skip_reason = models.CharField(max_length=40, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_pulled_at = models.DateTimeField(null=True, blank=True)
 
