@@ -127,7 +127,7 @@ def _access_token_get(
     model = type(conn)
     stale_token = conn.access_token
     failure: str | None = None
-    with contextlib.nullcontext(), transaction.atomic():
+    with connection_lock(lock_key), transaction.atomic():
         current = model.objects.select_for_update().get(pk=conn.pk)
         _ensure_usable(current)
         # Someone refreshed while we waited for the lock: use theirs. With force_refresh
