@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from connector import views
 
 app_name = "connector"
-urlpatterns: list = []
+urlpatterns = [
+    path("hubspot/install", views.hubspot_install, name="hubspot-install"),
+    path("hubspot/oauth/callback", views.hubspot_callback, name="hubspot-callback"),
+    path("zoom/connect", views.zoom_connect, name="zoom-connect"),
+    path("zoom/oauth/callback", views.zoom_callback, name="zoom-callback"),
+]

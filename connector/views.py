@@ -1,0 +1,107 @@
+"""Install and connect flows (HubSpot app install, Zoom OAuth). Thin: parse, call a
+service from connector.services.oauth, redirect or show a clear error page."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from connector.models import OAuthState, Portal
+from connector.services import oauth
+
+logger = logging.getLogger("zoomsync.connector.views")
+
+SETTINGS_HOME = "/"
+
+
+def _error(request: HttpRequest, *, title: str, detail: str, status: int = 400) -> HttpResponse:
+    return render(
+        request, "connector/oauth_error.html", {"title": title, "detail": detail}, status=status
+    )
+
+
+@require_GET
+def hubspot_install(request: HttpRequest) -> HttpResponse:
+    state = oauth.oauth_state_create(provider=OAuthState.Provider.HUBSPOT, user=request.user)
+    return HttpResponseRedirect(oauth.hubspot_authorize_url_build(state=state.state))
+
+
+@require_GET
+def hubspot_callback(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("error"):
+        return _error(
+            request,
+            title="HubSpot did not install the app",
+            detail=f"{request.GET['error']}: {request.GET.get('error_description', '')}".strip(" :"),
+        )
+    try:
+        oauth.oauth_state_consume(state=request.GET.get("state", ""), provider=OAuthState.Provider.HUBSPOT)
+    except oauth.OAuthStateInvalid:
+        return _error(
+            request,
+            title="Install link expired or invalid",
+            detail="Start the install again from the Install button (links are valid for 10 minutes).",
+        )
+    code = request.GET.get("code", "")
+    if not code:
+        return _error(request, title="HubSpot sent no authorization code", detail="Start the install again.")
+    try:
+        oauth.hubspot_install_complete(code=code, user=request.user)
+    except oauth.OAuthFlowError as exc:
+        return _error(request, title="Install failed", detail=str(exc), status=502)
+    return HttpResponseRedirect(SETTINGS_HOME)
+
+
+@login_required
+@require_GET
+def zoom_connect(request: HttpRequest) -> HttpResponse:
+    hub_id = request.GET.get("portal", "")
+    if not hub_id.isdigit():
+        raise Http404("unknown portal")
+    # Membership required: a user sees only the portals they administer.
+    portal = Portal.objects.filter(hub_id=int(hub_id), members=request.user).first()
+    if portal is None:
+        raise Http404("unknown portal")
+    state = oauth.oauth_state_create(
+        provider=OAuthState.Provider.ZOOM,
+        user=request.user,
+        portal=portal,
+        business_unit_id=request.GET.get("business_unit", "0") or "0",
+    )
+    return HttpResponseRedirect(oauth.zoom_authorize_url_build(state=state.state))
+
+
+@login_required
+@require_GET
+def zoom_callback(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("error"):
+        return _error(
+            request,
+            title="Zoom did not connect",
+            detail=f"{request.GET['error']}: {request.GET.get('error_description', '')}".strip(" :"),
+        )
+    try:
+        state = oauth.oauth_state_consume(state=request.GET.get("state", ""), provider=OAuthState.Provider.ZOOM)
+    except oauth.OAuthStateInvalid:
+        state = None
+    # The state must have been issued to this very user, for a portal.
+    if state is None or state.portal is None or state.user_id != request.user.pk:
+        return _error(
+            request,
+            title="Connect link expired or invalid",
+            detail="Start connecting Zoom again from the settings page (links are valid for 10 minutes).",
+        )
+    code = request.GET.get("code", "")
+    if not code:
+        return _error(request, title="Zoom sent no authorization code", detail="Start connecting again.")
+    try:
+        oauth.zoom_account_connect_oauth(
+            portal=state.portal, code=code, business_unit_id=state.business_unit_id or "0"
+        )
+    except oauth.OAuthFlowError as exc:
+        return _error(request, title="Connecting Zoom failed", detail=str(exc), status=502)
+    return HttpResponseRedirect(SETTINGS_HOME)
