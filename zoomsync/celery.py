@@ -29,3 +29,11 @@ def log_mode() -> None:
 def ping(value: str) -> str:
     """Round-trip task for health checks and the services test."""
     return f"pong:{value}"
+
+
+@app.task(name="zoomsync.db_roundtrip", queue="default", time_limit=30, acks_late=True)
+def db_roundtrip(hub_id: int) -> str:
+    """Reads a portal through the worker's own database connection (services test)."""
+    from connector.models import Portal
+
+    return Portal.objects.get(hub_id=hub_id).name
