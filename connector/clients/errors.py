@@ -69,7 +69,9 @@ class ApiError(Exception):
         }
         if error_class is RateLimited:
             return RateLimited(
-                message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **kwargs
+                message,
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                **kwargs,
             )
         return error_class(message, **kwargs)
 
@@ -99,7 +101,9 @@ class RateLimited(ApiError):
 
     retry_after: float | None
 
-    def __init__(self, message: str = "", *, retry_after: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str = "", *, retry_after: float | None = None, **kwargs: Any
+    ) -> None:
         self.retry_after = retry_after
         super().__init__(message, **kwargs)
 

@@ -61,7 +61,7 @@ class Rate:
 
     @classmethod
     def parse(cls, text: str) -> Rate:
-        """"100/10" → 100 per 10 s; "30/1/3" → 30 per second, bursts of 3."""
+        """ "100/10" → 100 per 10 s; "30/1/3" → 30 per second, bursts of 3."""
         parts = [p.strip() for p in str(text).split("/")]
         if len(parts) not in (2, 3):
             raise ValueError(f"rate must look like N/SECONDS[/BURST], got {text!r}")
@@ -204,7 +204,9 @@ class RedisLimiter(GcraLimiter):
         if rate is not None:
             self._run(key, 0.0, rate.tolerance, 0, seconds, rate)
 
-    def _run(self, key: str, interval: float, tolerance: float, cost: int, extra: float, rate: Rate) -> float:
+    def _run(
+        self, key: str, interval: float, tolerance: float, cost: int, extra: float, rate: Rate
+    ) -> float:
         import redis
 
         try:
