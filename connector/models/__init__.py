@@ -29,6 +29,7 @@ from connector.models.tenancy import (
     WebinarSetting,
     ZoomAccount,
     ZoomAuthType,
+    ZoomUserSetting,
     default_event_sinks,
 )
 
@@ -59,5 +60,6 @@ __all__ = [
     "WebinarSetting",
     "ZoomAccount",
     "ZoomAuthType",
+    "ZoomUserSetting",
     "default_event_sinks",
 ]
