@@ -1,0 +1,120 @@
+"""The sync report (INTERFACES.md §6): what one run did, and every skip with its reason.
+
+Every skipped webinar, person or recording is counted under its reason once per run
+(kind, reason, subject) and stored as a SkipRecord of the run, in bulk, so the admin can
+later see who was skipped and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from connector.models import Portal, SkipReason, SkipRecord, SyncRun
+
+WEBINAR_REASONS = (
+    SkipReason.ZOOM_EVENT,
+    SkipReason.HOST_DOMAIN_EXCLUDED,
+    SkipReason.USER_NOT_SELECTED,
+    SkipReason.SYNC_MODE_NONE,
+    SkipReason.WEBINAR_SYNC_OFF,
+)
+PERSON_REASONS = (
+    SkipReason.NO_EMAIL,
+    SkipReason.INTERNAL_DOMAIN,
+    SkipReason.ACCOUNT_USER,
+    SkipReason.SECONDARY_EMAIL,
+    SkipReason.DELETED_CONTACT,
+)
+RECORDING_REASONS = (SkipReason.RECORDINGS_OFF, SkipReason.RECORDING_DOMAIN_EXCLUDED)
+REASONS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "webinar": tuple(str(r) for r in WEBINAR_REASONS),
+    "person": tuple(str(r) for r in PERSON_REASONS),
+    "recording": tuple(str(r) for r in RECORDING_REASONS),
+}
+PULLED_KEYS = ("webinars", "sessions", "registrants", "participant_rows", "recordings")
+EVENT_KEYS = ("registration", "attendance", "recording")
+SKIP_FLUSH_AT = 1000
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+class SyncReport:
+    """Counters of one sync run, shaped as INTERFACES.md §6 by `as_dict`."""
+
+    def __init__(self, *, portal: Portal, run: SyncRun | None) -> None:
+        self.portal = portal
+        self.run = run
+        self.started_at: dt.datetime = timezone.now()
+        self.finished_at: dt.datetime | None = None
+        self.webinars_synced = 0
+        self.contacts_created = 0
+        self.contacts_updated = 0
+        self.recordings_synced = 0
+        self.events: dict[str, int] = dict.fromkeys(EVENT_KEYS, 0)
+        self.pulled: dict[str, int] = dict.fromkeys(PULLED_KEYS, 0)
+        self.errors: list[str] = []
+        self.skipped: dict[str, dict[str, int]] = {kind: dict.fromkeys(reasons, 0) for kind, reasons in REASONS_BY_KIND.items()}
+        self._seen: set[tuple[str, str, str]] = set()
+        self._pending: list[SkipRecord] = []
+
+    def skip(self, *, kind: str, reason: str, subject: str, detail: str = "") -> None:
+        """Count a skipped webinar/person/recording under its reason (once per run per subject)."""
+        if kind not in REASONS_BY_KIND:
+            raise ValueError(f"unknown skip kind {kind!r}")
+        reason = str(reason)
+        if reason not in REASONS_BY_KIND[kind]:
+            raise ValueError(f"{reason!r} is not a skip reason for a {kind}")
+        subject = str(subject)[:300]
+        key = (kind, reason, subject)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.skipped[kind][reason] += 1
+        if self.run is not None:
+            self._pending.append(
+                SkipRecord(sync_run=self.run, kind=kind, reason=reason, subject=subject, detail=detail[:500])
+            )
+            if len(self._pending) >= SKIP_FLUSH_AT:
+                self.flush()
+
+    def skip_count(self, *, kind: str, reason: str) -> int:
+        return self.skipped[kind][str(reason)]
+
+    def error(self, message: str) -> None:
+        self.errors.append(message)
+
+    def flush(self) -> None:
+        """Write the pending SkipRecords (bulk)."""
+        if self._pending:
+            SkipRecord.objects.bulk_create(self._pending, batch_size=SKIP_FLUSH_AT)
+            self._pending = []
+
+    def finish(self) -> None:
+        self.flush()
+        self.finished_at = timezone.now()
+
+    def as_dict(self, *, api_calls: dict[str, int]) -> dict[str, Any]:
+        """The report exactly as INTERFACES.md §6 (every skip reason key present)."""
+        calls = {"zoom": 0, "hubspot": 0}
+        calls.update({k: int(v) for k, v in api_calls.items()})
+        return {
+            "portal": self.portal.hub_id,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at or timezone.now()),
+            "webinars": {"synced": self.webinars_synced, "skipped": dict(self.skipped["webinar"])},
+            "people": {
+                "contacts_created": self.contacts_created,
+                "contacts_updated": self.contacts_updated,
+                "skipped": dict(self.skipped["person"]),
+            },
+            "recordings": {"synced": self.recordings_synced, "skipped": dict(self.skipped["recording"])},
+            "events": dict(self.events),
+            "pulled": dict(self.pulled),
+            "api_calls": calls,
+            "errors": list(self.errors),
+        }
