@@ -25,13 +25,13 @@ def log_mode() -> None:
         logger.info("Celery broker configured; tasks go to workers")
 
 
-@app.task(name="zoomsync.ping", queue="default", time_limit=30, acks_late=True)
+@app.task(name="zoomsync.ping", queue="default", time_limit=30, soft_time_limit=25, acks_late=True)
 def ping(value: str) -> str:
     """Round-trip task for health checks and the services test."""
     return f"pong:{value}"
 
 
-@app.task(name="zoomsync.db_roundtrip", queue="default", time_limit=30, acks_late=True)
+@app.task(name="zoomsync.db_roundtrip", queue="default", time_limit=30, soft_time_limit=25, acks_late=True)
 def db_roundtrip(hub_id: int) -> str:
     """Reads a portal through the worker's own database connection (services test)."""
     from connector.models import Portal
