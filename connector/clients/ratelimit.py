@@ -109,7 +109,7 @@ class GcraLimiter:
         if rate is None:
             return
         wait = self.reserve(key, rate, cost)
-        if wait > 0:
+        if wait > 1e-6:  # float noise is not a wait
             wait = min(wait, self.max_wait)
             self.total_wait += wait
             self.sleep(wait)
