@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from workflows.apis import AddToZoomWebinarApi
 
 app_name = "workflows"
-urlpatterns: list = []
+urlpatterns = [
+    path("add-to-zoom-webinar", AddToZoomWebinarApi.as_view(), name="add-to-zoom-webinar"),
+]

@@ -1,0 +1,1 @@
+"""Services of the workflow action: registration (the action itself), follow-up sync, publishing."""

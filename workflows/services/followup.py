@@ -1,0 +1,45 @@
+"""After a registration: ask the sync engine for a pull, so R17/R18/R22 follow quickly."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+
+logger = logging.getLogger("zoomsync.workflows")
+
+
+def sync_after_registration_enabled() -> bool:
+    """WORKFLOWS_SYNC_AFTER_REGISTRATION, default on only with a real broker: without one,
+    Celery runs tasks in-process, and a whole portal sync would run inside HubSpot's call."""
+    configured = getattr(settings, "WORKFLOWS_SYNC_AFTER_REGISTRATION", None)
+    if configured is not None:
+        return bool(configured)
+    return not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+def portal_sync_request(*, portal_id: int) -> bool:
+    """Queue the sync engine's portal sync; True when it was queued."""
+    if not sync_after_registration_enabled():
+        logger.info(
+            "portal %s: no sync queued after a workflow registration (Celery is eager or "
+            "WORKFLOWS_SYNC_AFTER_REGISTRATION is off); the next scheduled pull picks it up",
+            portal_id,
+        )
+        return False
+    try:
+        from connector.tasks import portal_sync_task  # provided by the sync engine
+    except ImportError:
+        logger.warning(
+            "portal %s: connector.tasks.portal_sync_task is not available; the registration "
+            "will be picked up by the next scheduled sync",
+            portal_id,
+        )
+        return False
+    try:
+        portal_sync_task.delay(portal_id=portal_id)
+    except Exception:
+        # The registration is done and recorded; a failed enqueue must not undo the answer.
+        logger.exception("portal %s: could not queue a sync after a workflow registration", portal_id)
+        return False
+    return True

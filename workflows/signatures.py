@@ -1,0 +1,152 @@
+"""HubSpot request signatures for the workflow action endpoint (INTERFACES.md §7).
+
+v3 (`X-HubSpot-Signature-v3` + `X-HubSpot-Request-Timestamp`):
+    base64(HMAC-SHA256(client_secret, method + uri + body + timestamp)), where `uri` is the
+    full URL with a fixed set of percent-escapes decoded, `body` the raw bytes and
+    `timestamp` the header string exactly as sent (epoch milliseconds). Requests older than
+    5 minutes, or dated more than a small skew in the future, are refused (replay).
+v2 (`X-HubSpot-Signature`, `X-HubSpot-Signature-Version: v2` or absent):
+    hex(SHA256(client_secret + method + uri + body)). HubSpot documents v2 for custom
+    workflow actions, so it is accepted, but only when no v3 header is present: a request
+    that carries a v3 header must pass v3 (a stripped or stale v3 cannot fall back to v2).
+v1 signs the body only (no method, no URL) and is never accepted here.
+
+The URI is rebuilt from settings.ZOOMSYNC_PUBLIC_URL, not from the Host header, so the
+check works behind a proxy and a forged Host cannot change what is verified.
+Source: research/hubspot-api.md §7.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest
+
+MAX_AGE_MS = 5 * 60 * 1000  # HubSpot: "Reject the request if the timestamp is older than 5 minutes."
+# Clocks drift; a timestamp slightly ahead of ours is HubSpot's clock, far ahead is forged.
+MAX_FUTURE_SKEW_MS = 30 * 1000
+
+HEADER_V3 = "X-HubSpot-Signature-v3"
+HEADER_TIMESTAMP = "X-HubSpot-Request-Timestamp"
+HEADER_V2 = "X-HubSpot-Signature"
+HEADER_VERSION = "X-HubSpot-Signature-Version"
+
+# The documented decoding table (and nothing else: %20, %26, %3D stay encoded).
+_V3_URI_DECODE = {
+    "%3A": ":",
+    "%2F": "/",
+    "%3F": "?",
+    "%40": "@",
+    "%21": "!",
+    "%24": "$",
+    "%27": "'",
+    "%28": "(",
+    "%29": ")",
+    "%2A": "*",
+    "%2C": ",",
+    "%3B": ";",
+}
+_V3_URI_DECODE_RE = re.compile("|".join(_V3_URI_DECODE), re.IGNORECASE)
+_TIMESTAMP_RE = re.compile(r"[0-9]{1,16}")
+_BASE64_SIG_RE = re.compile(r"[A-Za-z0-9+/]{43}=")
+_HEX_SIG_RE = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    valid: bool
+    version: str  # "v3", "v2" or "" when no signature header was found
+    reason: str  # why it failed; empty when valid
+
+
+def v3_uri_decode(uri: str) -> str:
+    """Decode exactly the escapes HubSpot's v3 procedure lists (case-insensitive hex)."""
+    return _V3_URI_DECODE_RE.sub(lambda m: _V3_URI_DECODE[m.group(0).upper()], uri)
+
+
+def signature_v3_compute(*, client_secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
+    message = method.encode() + v3_uri_decode(uri).encode() + body + timestamp.encode()
+    digest = hmac.new(client_secret.encode(), message, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_v2_compute(*, client_secret: str, method: str, uri: str, body: bytes) -> str:
+    return hashlib.sha256(client_secret.encode() + method.encode() + uri.encode() + body).hexdigest()
+
+
+def signature_v1_compute(*, client_secret: str, body: bytes) -> str:
+    """Only for completeness of the official vectors; v1 is never accepted."""
+    return hashlib.sha256(client_secret.encode() + body).hexdigest()
+
+
+def public_uri_for(request: HttpRequest) -> str:
+    """The URL HubSpot called: ZOOMSYNC_PUBLIC_URL + the request's path and query.
+
+    When the public URL carries a path prefix (https://host/zoomsync) and the proxy passes
+    that prefix through as SCRIPT_NAME, the request path already starts with it; it is not
+    doubled.
+    """
+    base = settings.ZOOMSYNC_PUBLIC_URL.rstrip("/")
+    full_path = request.get_full_path()
+    prefix = urlsplit(base).path.rstrip("/")
+    if prefix and (full_path == prefix or full_path.startswith(prefix + "/")):
+        full_path = full_path[len(prefix) :]
+    return base + full_path
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def request_signature_verify(
+    *, request: HttpRequest, body: bytes, client_secret: str | None = None, now_ms: int | None = None
+) -> SignatureCheck:
+    """Check a request's HubSpot signature. Never raises on bad input."""
+    secret = settings.HUBSPOT_CLIENT_SECRET if client_secret is None else client_secret
+    if not secret:
+        # Fail closed: without the app secret nothing can be verified.
+        return SignatureCheck(False, "", "HUBSPOT_CLIENT_SECRET is not configured")
+    method = (request.method or "").upper()
+    uri = public_uri_for(request)
+    headers = request.headers
+
+    v3 = headers.get(HEADER_V3)
+    if v3 is not None:
+        timestamp = headers.get(HEADER_TIMESTAMP, "")
+        if not _TIMESTAMP_RE.fullmatch(timestamp):
+            return SignatureCheck(False, "v3", "missing or malformed X-HubSpot-Request-Timestamp")
+        now = _now_ms() if now_ms is None else now_ms
+        age = now - int(timestamp)
+        if age > MAX_AGE_MS:
+            return SignatureCheck(False, "v3", "timestamp older than 5 minutes")
+        if -age > MAX_FUTURE_SKEW_MS:
+            return SignatureCheck(False, "v3", "timestamp in the future")
+        if not _BASE64_SIG_RE.fullmatch(v3):
+            return SignatureCheck(False, "v3", "malformed signature")
+        expected = signature_v3_compute(
+            client_secret=secret, method=method, uri=uri, body=body, timestamp=timestamp
+        )
+        if not hmac.compare_digest(expected.encode(), v3.encode()):
+            return SignatureCheck(False, "v3", "signature mismatch")
+        return SignatureCheck(True, "v3", "")
+
+    v2 = headers.get(HEADER_V2)
+    if v2 is not None:
+        version = headers.get(HEADER_VERSION, "v2").strip().lower()
+        if version != "v2":
+            return SignatureCheck(False, version, f"signature version {version!r} not accepted")
+        if not _HEX_SIG_RE.fullmatch(v2):
+            return SignatureCheck(False, "v2", "malformed signature")
+        expected = signature_v2_compute(client_secret=secret, method=method, uri=uri, body=body)
+        if not hmac.compare_digest(expected.encode(), v2.lower().encode()):
+            return SignatureCheck(False, "v2", "signature mismatch")
+        return SignatureCheck(True, "v2", "")
+
+    return SignatureCheck(False, "", "no signature header")
