@@ -90,6 +90,9 @@ class Registrant(models.Model):
     create_time = models.DateTimeField(null=True, blank=True)
     join_url = models.CharField(max_length=1000, blank=True)
     occurrence_ids = models.JSONField(default=list, blank=True)
+    # When a pull last listed this registrant: one no longer listed under any status after a
+    # complete pull was cancelled (Zoom does not list cancelled registrants).
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["webinar", "registrant_id"], name="uniq_registrant")]
