@@ -402,6 +402,7 @@ class HubSpotClient(BaseClient):
 def _int_header(response: requests.Response, name: str) -> int | None:
     value = response.headers.get(name)
     try:
-        return int(value) if value is not None else None
+        # Some servers send "10000.0"; a count is still a count.
+        return int(float(value)) if value is not None else None
     except ValueError:
         return None
