@@ -105,7 +105,9 @@ class BaseClient:
         # API calls made by this client: {"zoom": 14}; and by endpoint {"GET /users": 2}.
         self.calls: dict[str, int] = {}
         self.calls_by_endpoint: dict[str, int] = {}
-        self._token: str | None = None
+        # Set for the one retry after a 401 refresh; otherwise the provider is asked on
+        # every attempt, so a token refreshed ahead of expiry is picked up at once.
+        self._token_override: str | None = None
 
     # --- the one auth hook ------------------------------------------------------
 
@@ -113,18 +115,19 @@ class BaseClient:
         """Add credentials. `auth`: True/"bearer" (OAuth token), False/"none".
         Subclasses add other schemes (HubSpot's developer key)."""
         if auth in (True, "bearer"):
-            if self._token is None:
+            token = self._token_override
+            if token is None:
                 if self.token_provider is None:
                     raise Unauthorized("no access token available", status=401)
-                self._token = self.token_provider()
-            headers["Authorization"] = f"Bearer {self._token}"
+                token = self.token_provider()
+            headers["Authorization"] = f"Bearer {token}"
 
     def _token_refresh(self) -> bool:
         """After a 401: ask for a fresh token once. The refresher takes the lock and talks
         to the OAuth server (connector.services.tokens); a 401 is the fallback, not the plan."""
         if self.token_refresher is None:
             return False
-        self._token = self.token_refresher()
+        self._token_override = self.token_refresher()
         return True
 
     # --- the request ------------------------------------------------------------
@@ -155,6 +158,25 @@ class BaseClient:
         url = self.base_url + path
         query = {k: v for k, v in (params or {}).items() if v is not None}
         limiter_key = f"{self.limiter_key}:{limit_label}" if limit_label else self.limiter_key
+        try:
+            return self._request_attempts(
+                method, path_template, url, query, json, data, auth, headers, limiter_key
+            )
+        finally:
+            self._token_override = None
+
+    def _request_attempts(
+        self,
+        method: str,
+        path_template: str,
+        url: str,
+        query: dict[str, Any],
+        json: Any,
+        data: Any,
+        auth: str | bool,
+        headers: Mapping[str, str] | None,
+        limiter_key: str,
+    ) -> requests.Response:
         refreshed = False
         attempt = 0
         while True:

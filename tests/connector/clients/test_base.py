@@ -289,3 +289,18 @@ def test_parse_retry_after_forms():
     assert parse_retry_after("2026-05-30T00:00:00Z", now=now) == 0.0  # in the past
     assert parse_retry_after("soon", now=now) is None
     assert parse_retry_after(None) is None
+
+
+def test_token_provider_asked_on_every_call_so_early_refresh_is_picked_up(mocked, sleeps):
+    # The token service refreshes ahead of expiry; the client must not cache a token.
+    tokens = iter(["token-1", "token-2"])
+    client = ZoomClient(base_url=ZOOM, token_provider=lambda: next(tokens), sleep=sleeps)
+    mocked.get(USER_URL, json={"id": "zu_1"})
+
+    client.user_get("zu_1")
+    client.user_get("zu_1")
+
+    assert [c.request.headers["Authorization"] for c in mocked.calls] == [
+        "Bearer token-1",
+        "Bearer token-2",
+    ]
