@@ -7,6 +7,7 @@ from zoomsync.views import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("", include("connector.urls")),
     path("workflows/", include("workflows.urls")),
     path("", include("settings_ui.urls")),
