@@ -1,0 +1,502 @@
+"""Pull: Zoom → our database, per connected Zoom account.
+
+Users and every user's webinars are pulled (the settings UI lists them for R10); each
+webinar gets the verdict of the rules on `Webinar.skip_reason` ("" = passes every rule):
+R2 (part of a Zoom Event), R4 (sync mode none / host not selected), R5 (host's domain
+excluded), R8/R10 (the webinar's switch). Only passing webinars have their registrants
+(every listable status), past sessions and participant rows pulled, page by page, each page
+written in bulk, so memory stays flat at 100,000 registrants.
+
+Incremental: a finished session whose participants were fully pulled is not pulled again
+(unless `full`); an expired webinar whose sessions are all complete is not pulled again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from connector.clients.errors import ApiError, BadRequest, Forbidden, NotFound
+from connector.models import (
+    ParticipantRow,
+    Recording,
+    Registrant,
+    Session,
+    SkipReason,
+    Webinar,
+    ZoomAccount,
+    ZoomUser,
+)
+from connector.services.sync_settings import email_normalize
+
+if TYPE_CHECKING:
+    from connector.clients.zoom import ZoomClient
+    from connector.selectors import SyncRules
+    from connector.services.report import SyncReport
+
+logger = logging.getLogger("zoomsync.pull")
+
+Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+
+# The registrant statuses the list endpoint accepts (spec enum of `status`). Cancelled
+# registrants are not listable: a registrant no longer listed under any status is marked
+# "cancelled" after a complete pull of the webinar.
+REGISTRANT_STATUSES = ("approved", "pending", "denied")
+WRITE_PAGE = 300  # Zoom's page size: one bulk write per page read
+# Zoom needs a while after a session ends to finish its participant report ("duration 0 if
+# called too early"): a session is only marked complete once it ended this long ago.
+SETTLE = dt.timedelta(minutes=getattr(settings, "ZOOMSYNC_PARTICIPANTS_SETTLE_MINUTES", 10))
+# Recordings appear some time after a session; keep looking for one this long.
+RECORDING_WAIT = dt.timedelta(hours=48)
+ZOOM_EVENT_WEBINAR_SESSION_TYPE = 2
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+def _dt(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.UTC)
+    return parsed
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def webinar_verdict(
+    *, rules: SyncRules, webinar_id: str, host_email: str, zoom_event_id: str
+) -> str:
+    """"" when the webinar passes every rule, else the SkipReason (first rule that stops it)."""
+    if zoom_event_id:
+        return SkipReason.ZOOM_EVENT  # R2
+    if rules.sync_mode == "none":
+        return SkipReason.SYNC_MODE_NONE  # R4
+    if not rules.host_selected(host_email):
+        return SkipReason.USER_NOT_SELECTED  # R4
+    if rules.host_domain_excluded(host_email):
+        return SkipReason.HOST_DOMAIN_EXCLUDED  # R5
+    if not rules.webinar_switch(webinar_id, host_email):
+        return SkipReason.WEBINAR_SYNC_OFF  # R8, R10
+    return ""
+
+
+class AccountPull:
+    """One Zoom account's pull within a sync run."""
+
+    def __init__(
+        self,
+        *,
+        account: ZoomAccount,
+        rules: SyncRules,
+        report: SyncReport,
+        client: ZoomClient,
+        full: bool = False,
+        progress: Progress | None = None,
+    ) -> None:
+        self.account = account
+        self.rules = rules
+        self.report = report
+        self.client = client
+        self.full = full
+        self.progress = progress or (lambda phase, done, total: None)
+        self.now = timezone.now()
+        self.users_by_id: dict[str, str] = {}  # zoom user id → lower-cased email
+
+    # --- users and webinars ---------------------------------------------------------
+
+    def zoom_event_webinars(self) -> dict[str, str]:
+        """R2: {webinar id: event id} of every webinar that is a Zoom Events session.
+
+        The Meetings API has no flag for it; the Events API lists each event's sessions with
+        their webinar_id. An account without Zoom Events (no licence or scope) has none.
+        """
+        out: dict[str, str] = {}
+        try:
+            for event in self.client.zoom_events_iter():
+                event_id = str(event.get("event_id") or event.get("id") or "")
+                if not event_id:
+                    continue
+                for session in self.client.zoom_event_sessions(event_id):
+                    webinar_id = session.get("webinar_id")
+                    if webinar_id and session.get("type", ZOOM_EVENT_WEBINAR_SESSION_TYPE) in (
+                        ZOOM_EVENT_WEBINAR_SESSION_TYPE,
+                        str(ZOOM_EVENT_WEBINAR_SESSION_TYPE),
+                    ):
+                        out[str(webinar_id)] = event_id
+        except (Forbidden, NotFound, BadRequest) as exc:
+            logger.info("zoom events not available for %s: %s", self.account.account_id, exc)
+        return out
+
+    def users_pull(self) -> list[dict[str, Any]]:
+        users = [u for u in self.client.users_iter() if u.get("id")]
+        ZoomUser.objects.bulk_create(
+            [
+                ZoomUser(
+                    account=self.account,
+                    zoom_user_id=str(u["id"]),
+                    email=email_normalize(u.get("email") or ""),
+                    first_name=(u.get("first_name") or "")[:200],
+                    last_name=(u.get("last_name") or "")[:200],
+                    user_type=_int(u.get("type")),
+                    status=(u.get("status") or "")[:20],
+                )
+                for u in users
+            ],
+            update_conflicts=True,
+            unique_fields=["account", "zoom_user_id"],
+            update_fields=["email", "first_name", "last_name", "user_type", "status", "updated_at"],
+        )
+        self.users_by_id = {str(u["id"]): email_normalize(u.get("email") or "") for u in users}
+        return users
+
+    def webinars_pull(self, users: list[dict[str, Any]], events: dict[str, str]) -> set[str]:
+        """Upsert every listed webinar with its verdict; returns the listed webinar ids."""
+        listed: set[str] = set()
+        for n, user in enumerate(users, 1):
+            self.progress("pull:webinars", n, len(users))
+            try:
+                pages = _chunks(self.client.webinars_iter(str(user["id"])), WRITE_PAGE)
+                for page in pages:
+                    rows = [self._webinar_row(item, user, events) for item in page]
+                    rows = [r for r in rows if r.webinar_id not in listed]
+                    listed.update(r.webinar_id for r in rows)
+                    Webinar.objects.bulk_create(
+                        rows,
+                        update_conflicts=True,
+                        unique_fields=["account", "webinar_id"],
+                        update_fields=[
+                            "uuid",
+                            "host_zoom_user_id",
+                            "host_email",
+                            "topic",
+                            "webinar_type",
+                            "start_time",
+                            "duration_minutes",
+                            "timezone",
+                            "join_url",
+                            "zoom_event_id",
+                            "skip_reason",
+                            "last_pulled_at",
+                        ],
+                    )
+                    self.report.pulled["webinars"] += len(page)
+            except (NotFound, BadRequest) as exc:
+                # A user without a webinar licence: Zoom answers 400/404 for their listing.
+                logger.info("no webinars listed for zoom user %s: %s", user.get("id"), exc)
+        return listed
+
+    def _webinar_row(self, item: dict[str, Any], user: dict[str, Any], events: dict[str, str]) -> Webinar:
+        webinar_id = str(item["id"])
+        host_id = str(item.get("host_id") or user["id"])
+        host_email = self.users_by_id.get(host_id) or email_normalize(user.get("email") or "")
+        zoom_event_id = events.get(webinar_id, "")
+        return Webinar(
+            account=self.account,
+            webinar_id=webinar_id,
+            uuid=(item.get("uuid") or "")[:100],
+            host_zoom_user_id=host_id,
+            host_email=host_email,
+            topic=(item.get("topic") or "")[:300],
+            webinar_type=_int(item.get("type")),
+            start_time=_dt(item.get("start_time")),
+            duration_minutes=_int(item.get("duration")),
+            timezone=(item.get("timezone") or "")[:64],
+            join_url=(item.get("join_url") or "")[:1000],
+            zoom_event_id=zoom_event_id,
+            skip_reason=webinar_verdict(
+                rules=self.rules, webinar_id=webinar_id, host_email=host_email, zoom_event_id=zoom_event_id
+            ),
+            last_pulled_at=self.now,
+        )
+
+    def verdicts_refresh(self, listed: set[str], events: dict[str, str]) -> None:
+        """Webinars Zoom no longer lists (expired) keep being judged with today's rules."""
+        for webinar in Webinar.objects.filter(account=self.account).exclude(webinar_id__in=listed).iterator():
+            zoom_event_id = events.get(webinar.webinar_id, webinar.zoom_event_id)
+            verdict = webinar_verdict(
+                rules=self.rules,
+                webinar_id=webinar.webinar_id,
+                host_email=webinar.host_email,
+                zoom_event_id=zoom_event_id,
+            )
+            if (verdict, zoom_event_id) != (webinar.skip_reason, webinar.zoom_event_id):
+                Webinar.objects.filter(pk=webinar.pk).update(skip_reason=verdict, zoom_event_id=zoom_event_id)
+
+    # --- per passing webinar -----------------------------------------------------------
+
+    def webinar_pull(self, webinar: Webinar, *, listed: bool) -> None:
+        if not listed and not self.full and not self._expired_webinar_has_more(webinar):
+            return
+        self.registrants_pull(webinar)
+        self.sessions_pull(webinar)
+
+    def _expired_webinar_has_more(self, webinar: Webinar) -> bool:
+        """An expired webinar (no longer listed) holds no new sessions; pull it again only
+        while one of its sessions is incomplete or it has none recorded yet."""
+        sessions = webinar.sessions.all()
+        return not sessions.exists() or sessions.filter(participants_complete=False).exists()
+
+    def registrants_pull(self, webinar: Webinar) -> None:
+        seen_from = timezone.now()
+        complete = True
+        for status in REGISTRANT_STATUSES:
+            try:
+                for page in _chunks(self.client.registrants_iter(webinar.webinar_id, status=status), WRITE_PAGE):
+                    self._registrants_write(webinar, page, status)
+            except NotFound:
+                return  # webinar gone or expired: keep what we have
+            except BadRequest as exc:
+                # 3000-style "registration not required" / a status not allowed: nothing listed.
+                logger.info("registrants of %s (%s) not listed: %s", webinar.webinar_id, status, exc)
+                complete = complete and exc.code in (3000, 300)
+        if complete:
+            # R18: a registrant Zoom no longer lists under any status was cancelled or deleted.
+            Registrant.objects.filter(webinar=webinar, last_seen_at__lt=seen_from).exclude(
+                status="cancelled"
+            ).update(status="cancelled")
+
+    def _registrants_write(self, webinar: Webinar, page: list[dict[str, Any]], status: str) -> None:
+        now = timezone.now()
+        rows = []
+        for item in page:
+            if not item.get("id"):
+                continue
+            rows.append(
+                Registrant(
+                    webinar=webinar,
+                    registrant_id=str(item["id"])[:100],
+                    email=email_normalize(item.get("email") or "")[:254],
+                    first_name=(item.get("first_name") or "")[:200],
+                    last_name=(item.get("last_name") or "")[:200],
+                    status=(item.get("status") or status)[:20],
+                    create_time=_dt(item.get("create_time")),
+                    join_url=(item.get("join_url") or "")[:1000],
+                    last_seen_at=now,
+                )
+            )
+        Registrant.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["webinar", "registrant_id"],
+            update_fields=["email", "first_name", "last_name", "status", "create_time", "join_url", "last_seen_at"],
+        )
+        self.report.pulled["registrants"] += len(page)
+
+    def sessions_pull(self, webinar: Webinar) -> None:
+        if (
+            webinar.webinar_type == 5
+            and webinar.start_time is not None
+            and webinar.start_time > self.now
+            and not webinar.sessions.exists()
+        ):
+            return  # a single webinar not yet held has no past instance: save the call
+        try:
+            instances = self.client.past_webinar_instances(webinar.webinar_id)
+        except (NotFound, BadRequest) as exc:
+            logger.info("no past instances of %s: %s", webinar.webinar_id, exc)
+            return
+        known = {s.uuid: s for s in webinar.sessions.all()}
+        occurrences: list[dict[str, Any]] | None = None
+        for instance in instances:
+            uuid = str(instance.get("uuid") or "")
+            if not uuid:
+                continue
+            self.report.pulled["sessions"] += 1
+            session = known.get(uuid)
+            if session is None:
+                start = _dt(instance.get("start_time"))
+                occurrence_id, minutes = "", webinar.duration_minutes
+                if webinar.webinar_type in (6, 9) and start is not None:
+                    if occurrences is None:
+                        occurrences = self._occurrences(webinar)
+                    occurrence_id, minutes = self._occurrence_match(occurrences, start, minutes)
+                session, _ = Session.objects.get_or_create(
+                    webinar=webinar,
+                    uuid=uuid,
+                    defaults={
+                        "start_time": start,
+                        "occurrence_id": occurrence_id,
+                        "scheduled_duration_minutes": minutes,
+                    },
+                )
+            if self.full or not session.participants_complete:
+                self.session_participants_pull(session)
+            self.session_recording_pull(webinar, session)
+
+    def _occurrences(self, webinar: Webinar) -> list[dict[str, Any]]:
+        try:
+            body = self.client.webinar_get(webinar.webinar_id, show_previous_occurrences=True)
+        except ApiError as exc:
+            logger.info("occurrences of %s not read: %s", webinar.webinar_id, exc)
+            return []
+        return list(body.get("occurrences") or [])
+
+    @staticmethod
+    def _occurrence_match(
+        occurrences: list[dict[str, Any]], start: dt.datetime, minutes: int | None
+    ) -> tuple[str, int | None]:
+        """Attendance rows carry no occurrence id: match the session by start time."""
+        best: tuple[float, dict[str, Any]] | None = None
+        for occ in occurrences:
+            occ_start = _dt(occ.get("start_time"))
+            if occ_start is None:
+                continue
+            gap = abs((occ_start - start).total_seconds())
+            if best is None or gap < best[0]:
+                best = (gap, occ)
+        if best is None or best[0] > 12 * 3600:
+            return "", minutes
+        return str(best[1].get("occurrence_id") or ""), _int(best[1].get("duration")) or minutes
+
+    def session_participants_pull(self, session: Session) -> None:
+        if session.end_time is None:
+            try:
+                details = self.client.report_webinar_get(session.uuid)
+                session.end_time = _dt(details.get("end_time"))
+                session.start_time = session.start_time or _dt(details.get("start_time"))
+            except (NotFound, Forbidden, BadRequest) as exc:
+                # §5: an unknown end means the scheduled duration is used.
+                logger.info("no report details for session %s: %s", session.uuid, exc)
+        try:
+            rows = self.client.report_webinar_participants_iter(session.uuid)
+            first = next(rows, None)
+            rows = itertools.chain([first], rows) if first is not None else iter(())
+        except Forbidden:
+            # No report:read:admin scope: the past-webinar listing has the same rows.
+            rows = self.client.past_webinar_participants_iter(session.uuid)
+        except (NotFound, BadRequest) as exc:
+            logger.info("no participants for session %s: %s", session.uuid, exc)
+            session.save(update_fields=["end_time", "start_time"])
+            return
+        for page in _chunks(rows, WRITE_PAGE):
+            self._participants_write(session, page)
+        end = session.end_time or (
+            session.start_time + dt.timedelta(minutes=session.scheduled_duration_minutes or 0)
+            if session.start_time
+            else None
+        )
+        session.participants_complete = end is not None and end + SETTLE <= timezone.now()
+        session.save(update_fields=["end_time", "start_time", "participants_complete"])
+
+    def _participants_write(self, session: Session, page: list[dict[str, Any]]) -> None:
+        rows: dict[str, ParticipantRow] = {}
+        for item in page:
+            join = _dt(item.get("join_time"))
+            who = (
+                item.get("participant_user_id")
+                or item.get("id")
+                or item.get("user_id")
+                or item.get("user_email")
+                or item.get("name")
+                or ""
+            )
+            # A rejoin is another row of the same participant: the join time tells them apart.
+            row_key = f"{who}|{join.isoformat() if join else item.get('user_id', '')}"[:200]
+            rows[row_key] = ParticipantRow(
+                session=session,
+                row_key=row_key,
+                email=email_normalize(item.get("user_email") or item.get("email") or "")[:254],
+                name=(item.get("name") or "")[:300],
+                registrant_id=str(item.get("registrant_id") or "")[:100],
+                join_time=join,
+                leave_time=_dt(item.get("leave_time")),
+            )
+        ParticipantRow.objects.bulk_create(
+            list(rows.values()),
+            update_conflicts=True,
+            unique_fields=["session", "row_key"],
+            update_fields=["email", "name", "registrant_id", "join_time", "leave_time"],
+        )
+        self.report.pulled["participant_rows"] += len(page)
+
+    def session_recording_pull(self, webinar: Webinar, session: Session) -> None:
+        """R9/R6: recordings of hosts whose recording sync is on and whose domain is not
+        excluded are pulled; other recordings are counted as skipped with the reason."""
+        if hasattr(session, "recording") and not self.full:
+            return
+        if session.recording_checked_at is not None and not self.full:
+            ended = session.end_time or session.start_time or self.now
+            if session.recording_checked_at - ended > RECORDING_WAIT:
+                return  # looked long enough after the session: there is none
+        try:
+            body = self.client.recordings_get(session.uuid)
+        except (Forbidden, BadRequest) as exc:
+            logger.info("recordings of %s not readable: %s", session.uuid, exc)
+            body = None
+        session.recording_checked_at = timezone.now()
+        session.save(update_fields=["recording_checked_at"])
+        if not body or not body.get("recording_files"):
+            return
+        if not self.rules.recordings_enabled(webinar.host_email):
+            self.report.skip(kind="recording", reason=SkipReason.RECORDINGS_OFF, subject=session.uuid, detail=webinar.topic)
+            return
+        if self.rules.recording_domain_excluded(webinar.host_email):
+            self.report.skip(
+                kind="recording", reason=SkipReason.RECORDING_DOMAIN_EXCLUDED, subject=session.uuid, detail=webinar.topic
+            )
+            return
+        files = body.get("recording_files") or []
+        share_url = body.get("share_url") or next(
+            (f.get("play_url") for f in files if f.get("file_type") == "MP4" and f.get("play_url")), ""
+        )
+        transcript = next(
+            (f.get("play_url") or f.get("download_url") for f in files if f.get("file_type") == "TRANSCRIPT"), ""
+        )
+        Recording.objects.update_or_create(
+            session=session,
+            defaults={"share_url": (share_url or "")[:1000], "transcript_url": (transcript or "")[:1000]},
+        )
+        self.report.pulled["recordings"] += 1
+
+    # --- the whole account ---------------------------------------------------------------
+
+    def run(self) -> None:
+        self.progress("pull:users", 0, 1)
+        events = self.zoom_event_webinars()
+        users = self.users_pull()
+        listed = self.webinars_pull(users, events)
+        self.verdicts_refresh(listed, events)
+        for webinar in Webinar.objects.filter(account=self.account).exclude(skip_reason="").order_by("webinar_id"):
+            self.report.skip(
+                kind="webinar", reason=webinar.skip_reason, subject=webinar.webinar_id, detail=webinar.topic[:500]
+            )
+        passing = list(Webinar.objects.filter(account=self.account, skip_reason="").order_by("webinar_id"))
+        self.report.webinars_synced += len(passing)
+        for n, webinar in enumerate(passing, 1):
+            self.progress("pull:webinar data", n, len(passing))
+            self.webinar_pull(webinar, listed=webinar.webinar_id in listed)
+
+
+def account_pull(
+    *,
+    account: ZoomAccount,
+    rules: SyncRules,
+    report: SyncReport,
+    full: bool = False,
+    progress: Progress | None = None,
+    client: ZoomClient | None = None,
+) -> None:
+    """Pull one connected Zoom account into the database (see the module docstring)."""
+    if client is None:
+        from connector.clients.factories import zoom_client_for
+
+        client = zoom_client_for(account)
+    AccountPull(account=account, rules=rules, report=report, client=client, full=full, progress=progress).run()

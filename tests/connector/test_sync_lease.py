@@ -1,0 +1,119 @@
+"""One sync per portal (SyncLease), the run's life cycle, the tasks and the beat entry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from connector.models import SyncLease, SyncRun, SyncRunStatus
+from connector.services import sync as sync_service
+from connector.services.sync import (
+    SyncAlreadyRunning,
+    portal_sync,
+    sync_lease_acquire,
+    sync_lease_release,
+    sync_lease_renew,
+)
+
+
+def test_lease_second_owner_refused_until_released(portal):
+    sync_lease_acquire(portal=portal, owner="a", run=None)
+    with pytest.raises(SyncAlreadyRunning):
+        sync_lease_acquire(portal=portal, owner="b", run=None)
+    assert sync_lease_renew(portal=portal, owner="a")
+    assert not sync_lease_renew(portal=portal, owner="b")
+    sync_lease_release(portal=portal, owner="a")
+    sync_lease_acquire(portal=portal, owner="b", run=None)
+    assert SyncLease.objects.get(portal=portal).owner == "b"
+
+
+def test_stale_lease_is_taken_over(portal):
+    sync_lease_acquire(portal=portal, owner="dead-worker", run=None)
+    SyncLease.objects.filter(portal=portal).update(expires_at=timezone.now() - timedelta(seconds=1))
+    sync_lease_acquire(portal=portal, owner="b", run=None)
+    assert SyncLease.objects.get(portal=portal).owner == "b"
+    # The dead worker, back from the grave, cannot renew what it lost.
+    assert not sync_lease_renew(portal=portal, owner="dead-worker")
+
+
+def test_portal_sync_refused_while_another_holds_the_lease(portal, monkeypatch):
+    """Two syncs of one portal: while the first holds the lease the second is refused and
+    changes nothing; once released, the second runs."""
+    from connector.models import ZoomAccount
+
+    ZoomAccount.objects.create(portal=portal, account_id="zacc_main", auth_type="s2s")
+    pulled = []
+    monkeypatch.setattr(sync_service, "account_pull", lambda **kw: pulled.append(kw["account"]))
+    first_run = SyncRun.objects.create(portal=portal)
+    sync_lease_acquire(portal=portal, owner="first-worker", run=first_run)
+    second_run = SyncRun.objects.create(portal=portal)
+    with pytest.raises(SyncAlreadyRunning):
+        portal_sync(portal=portal, run=second_run)
+    second_run.refresh_from_db()
+    assert second_run.status == SyncRunStatus.QUEUED  # never started
+    assert pulled == []
+    sync_lease_release(portal=portal, owner="first-worker")
+    report = portal_sync(portal=portal, run=second_run, pull_only=True)
+    assert len(pulled) == 1
+    assert report["portal"] == portal.hub_id
+    second_run.refresh_from_db()
+    assert second_run.status == SyncRunStatus.SUCCEEDED
+    assert second_run.report == report
+    assert SyncLease.objects.get(portal=portal).owner == ""  # released
+
+
+def test_failed_sync_marks_run_and_releases_lease(portal, monkeypatch):
+    from connector.models import ZoomAccount
+
+    ZoomAccount.objects.create(portal=portal, account_id="zacc_main", auth_type="s2s")
+
+    def boom(**kwargs):
+        raise RuntimeError("crash in the middle")
+
+    monkeypatch.setattr(sync_service, "account_pull", boom)
+    run = SyncRun.objects.create(portal=portal)
+    with pytest.raises(RuntimeError):
+        portal_sync(portal=portal, run=run)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.FAILED and "crash in the middle" in run.error
+    assert SyncLease.objects.get(portal=portal).owner == ""
+
+
+def test_task_marks_run_not_started_when_lease_held(portal, monkeypatch):
+    from connector.tasks import portal_sync_task
+
+    run = SyncRun.objects.create(portal=portal)
+    sync_lease_acquire(portal=portal, owner="other", run=None)
+    assert portal_sync_task.apply(args=(portal.pk, run.pk)).get() is None
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.FAILED and "already running" in run.error
+
+
+def test_beat_entry_exists_after_migrate(db):
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="zoomsync: sync all portals")
+    assert task.task == "connector.tasks.portal_sync_all_task"
+    assert (task.interval.every, task.interval.period) == (15, "minutes")
+    assert task.enabled
+    from zoomsync.celery import app
+
+    assert "connector.tasks.portal_sync_all_task" in app.tasks
+
+
+def test_sync_all_task_queues_every_active_portal(portal, monkeypatch, django_capture_on_commit_callbacks):
+    from connector.models import Portal
+    from connector.tasks import portal_sync_all_task
+
+    Portal.objects.create(hub_id=2, status="uninstalled")
+    synced = []
+    monkeypatch.setattr("connector.tasks.portal_sync", lambda **kw: synced.append(kw) or {})
+    with django_capture_on_commit_callbacks(execute=True):
+        run_ids = portal_sync_all_task.apply().get()
+    assert len(run_ids) == 1
+    run = SyncRun.objects.get(pk=run_ids[0])
+    assert run.trigger == "beat" and run.portal == portal
+    # No broker in tests: the queued task ran in-process once the transaction committed.
+    assert [(kw["portal"], kw["run"]) for kw in synced] == [(portal, run)]
