@@ -1,0 +1,290 @@
+"""Push: our database → HubSpot, through the outbox (issue 4, items 4–5).
+
+`portal_push` runs after E1's pull and compute (PersonStats are written). It
+
+1. makes sure the property group, the four properties and the event templates exist;
+2. walks PersonStats in chunks of 100 (memory-flat): account users are skipped (R12), the
+   rest are read by email in one batch call per chunk — a primary match is linked, a
+   secondary match skipped (R13), a contact that vanished after we linked it is deleted
+   (R14); people not found go to a buffer that is read again with archived=true in full
+   batches of 100 (R14: deleted contacts are never recreated), and the rest are queued as
+   creates unless their domain is excluded (R7);
+3. queues property updates only for values that changed since last pushed, and the
+   registration/attendance events of every linked person, on each event sink;
+4. sends the outbox in batches of 100 by kind: creates and updates as soon as 100 are
+   pending (so contact ids are known early), events once everyone is resolved.
+
+Every write is an outbox row before it is sent, so a crash at any point is resumed by the
+next run from the pending rows, and deterministic keys mean nothing is sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from connector.clients.factories import hubspot_client_for
+from connector.clients.hubspot import HubSpotClient
+from connector.models import (
+    ContactLink,
+    ContactState,
+    OutboxItem,
+    OutboxKind,
+    OutboxStatus,
+    PersonStats,
+    Portal,
+    SkipReason,
+    SyncRun,
+)
+from connector.services.compute import synced_webinars_of
+from connector.services.contacts import (
+    PushContext,
+    account_user_emails,
+    contact_create_item,
+    contact_update_items,
+    contacts_create_send,
+    contacts_lookup,
+    contacts_update_send,
+    desired_properties,
+    links_save,
+)
+from connector.services.events import (
+    app_events_send,
+    event_outbox_items,
+    marketing_events_send,
+    marketing_participations_send,
+    person_events_build,
+    timeline_events_send,
+)
+from connector.services.hubspot_schema import HubSpotSchema, hubspot_schema_ensure
+from connector.services.outbox import BATCH_SIZE, outbox_batches, outbox_enqueue, outbox_supersede
+
+if TYPE_CHECKING:
+    from connector.selectors import SyncRules
+    from connector.services.report import SyncReport
+
+logger = logging.getLogger("zoomsync.push")
+
+CHUNK = 100
+
+
+def portal_push(
+    *,
+    portal: Portal,
+    run: SyncRun | None,
+    report: SyncReport,
+    rules: SyncRules,
+    progress: Callable[[str, int, int], None] | None = None,
+    client: HubSpotClient | None = None,
+) -> None:
+    """Push every person of the portal's PersonStats to HubSpot by every person-level rule."""
+    client = client or hubspot_client_for(portal)
+    push = _PortalPush(
+        ctx=PushContext(portal=portal, client=client, report=report, rules=rules, run=run), progress=progress
+    )
+    push.run()
+
+
+class _PortalPush:
+    def __init__(self, *, ctx: PushContext, progress: Callable[[str, int, int], None] | None) -> None:
+        self.ctx = ctx
+        self.portal = ctx.portal
+        self.progress = progress
+        self.sinks = tuple(ctx.rules.event_sinks) or ("timeline",)
+        self.webinars = synced_webinars_of(portal=ctx.portal)
+        self.schema = HubSpotSchema()
+        self.account_users: frozenset[str] = frozenset()
+        self.archived_buffer: list[PersonStats] = []
+        ctx.on_linked = self._linked
+
+    # --- the run ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.schema = hubspot_schema_ensure(client=self.ctx.client, event_sinks=self.sinks)
+        self.account_users = account_user_emails(client=self.ctx.client)
+        total = PersonStats.objects.filter(portal=self.portal).count()
+        done = 0
+        last_pk = 0
+        self._report_progress(done, total)
+        while True:
+            chunk = list(PersonStats.objects.filter(portal=self.portal, pk__gt=last_pk).order_by("pk")[:CHUNK])
+            if not chunk:
+                break
+            last_pk = chunk[-1].pk
+            self._chunk_resolve(chunk)
+            self._archived_flush(force=False)
+            self._contacts_flush(full_only=True)
+            done += len(chunk)
+            self._report_progress(done, total)
+        self._archived_flush(force=True)
+        self._contacts_flush(full_only=False)
+        self._events_flush()
+
+    def _report_progress(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress("push", done, total)
+
+    # --- resolution ------------------------------------------------------------------
+
+    def _chunk_resolve(self, chunk: list[PersonStats]) -> None:
+        report, rules = self.ctx.report, self.ctx.rules
+        stats_by_email = {s.email: s for s in chunk}
+        links = {link.email: link for link in ContactLink.objects.filter(portal=self.portal, email__in=list(stats_by_email))}
+        changes: dict[str, tuple[str, str]] = {}
+        to_read: list[str] = []
+        for email in stats_by_email:
+            if email in self.account_users:
+                # R12: never created, never updated, no events.
+                report.skip(kind="person", reason=SkipReason.ACCOUNT_USER, subject=email)
+                changes[email] = (ContactState.ACCOUNT_USER, links[email].contact_id if email in links else "")
+            else:
+                to_read.append(email)
+        lookup = contacts_lookup(client=self.ctx.client, emails=to_read)
+        for email, cid in lookup.secondary.items():
+            # R13: a registration made with a contact's secondary email: no event, no contact.
+            report.skip(
+                kind="person",
+                reason=SkipReason.SECONDARY_EMAIL,
+                subject=email,
+                detail=f"HubSpot contact {cid} holds this address as a secondary email (R13)",
+            )
+            changes[email] = (ContactState.SECONDARY_EMAIL, cid)
+        for email in lookup.missing:
+            link = links.get(email)
+            if link is not None and link.contact_id and link.state in (ContactState.LINKED, ContactState.DELETED):
+                # R14, our own record: we linked this person once and the contact is gone.
+                report.skip(
+                    kind="person",
+                    reason=SkipReason.DELETED_CONTACT,
+                    subject=email,
+                    detail=f"HubSpot contact {link.contact_id} was deleted (R14)",
+                )
+                changes[email] = (ContactState.DELETED, link.contact_id)
+            elif rules.contact_domain_excluded(email):
+                # R7: no new contact for the company's own people (an existing one is updated).
+                report.skip(kind="person", reason=SkipReason.INTERNAL_DOMAIN, subject=email)
+                changes[email] = (ContactState.NOT_CREATED, "")
+            else:
+                self.archived_buffer.append(stats_by_email[email])
+        for email, cid in lookup.primary.items():
+            changes[email] = (ContactState.LINKED, cid)
+        with transaction.atomic():
+            links_save(portal=self.portal, changes=changes)
+            # A create queued by a run that crashed after HubSpot made the contact: done.
+            outbox_supersede(
+                portal=self.portal,
+                kind=OutboxKind.CONTACT_CREATE,
+                dedupe_keys=list(lookup.primary),
+                note="not created: contact found by email",
+            )
+            self._linked(dict(lookup.primary), set(lookup.primary), stats=stats_by_email, links=links)
+
+    def _archived_flush(self, *, force: bool) -> None:
+        """R14: people not found by email are looked up among archived (deleted) contacts,
+        in full batches of 100; whoever is not there either is queued for creation."""
+        while len(self.archived_buffer) >= BATCH_SIZE or (force and self.archived_buffer):
+            batch, self.archived_buffer = self.archived_buffer[:BATCH_SIZE], self.archived_buffer[BATCH_SIZE:]
+            emails = [s.email for s in batch]
+            lookup = contacts_lookup(client=self.ctx.client, emails=emails, archived=True)
+            deleted = {**lookup.primary, **lookup.secondary}
+            created_before = set(
+                OutboxItem.objects.filter(
+                    portal=self.portal, kind=OutboxKind.CONTACT_CREATE, dedupe_key__in=emails, status=OutboxStatus.SENT
+                ).values_list("dedupe_key", flat=True)
+            )
+            changes: dict[str, tuple[str, str]] = {}
+            creates: list[OutboxItem] = []
+            for stats in batch:
+                if stats.email in deleted or stats.email in created_before:
+                    # Deleted in HubSpot (archived), or we created it once and it is gone for
+                    # good (e.g. a GDPR delete): never recreated.
+                    self.ctx.report.skip(kind="person", reason=SkipReason.DELETED_CONTACT, subject=stats.email)
+                    changes[stats.email] = (ContactState.DELETED, deleted.get(stats.email, ""))
+                else:
+                    creates.append(contact_create_item(portal=self.portal, run=self.ctx.run, stats=stats))
+            with transaction.atomic():
+                links_save(portal=self.portal, changes=changes)
+                outbox_enqueue(items=creates)
+
+    # --- what a linked person gets -----------------------------------------------------
+
+    def _linked(
+        self,
+        contacts: dict[str, str],
+        need_update: set[str],
+        *,
+        stats: dict[str, PersonStats] | None = None,
+        links: dict[str, ContactLink] | None = None,
+    ) -> None:
+        """Queue the property update (when values changed) and the events of people just
+        linked to a contact. Runs inside the caller's transaction."""
+        if not contacts:
+            return
+        if need_update:
+            if stats is None:
+                stats = {s.email: s for s in PersonStats.objects.filter(portal=self.portal, email__in=list(need_update))}
+            if links is None:
+                links = {
+                    link.email: link for link in ContactLink.objects.filter(portal=self.portal, email__in=list(need_update))
+                }
+            wanted = {
+                email: (
+                    contacts[email],
+                    desired_properties(stats[email]),
+                    links[email].pushed_properties if email in links else {},
+                )
+                for email in need_update
+                if email in stats
+            }
+            outbox_enqueue(items=contact_update_items(portal=self.portal, run=self.ctx.run, wanted=wanted))
+        facts = person_events_build(
+            portal=self.portal,
+            webinars=self.webinars,
+            contacts=contacts,
+            with_cancelled="marketing_events" in self.sinks,
+        )
+        outbox_enqueue(items=event_outbox_items(portal=self.portal, run=self.ctx.run, facts=facts, sinks=self.sinks))
+
+    # --- sending -----------------------------------------------------------------------
+
+    def _contacts_flush(self, *, full_only: bool) -> None:
+        for batch in outbox_batches(portal=self.portal, kind=OutboxKind.CONTACT_CREATE, full_only=full_only):
+            contacts_create_send(ctx=self.ctx, items=batch)
+        for batch in outbox_batches(portal=self.portal, kind=OutboxKind.CONTACT_UPDATE, full_only=full_only):
+            contacts_update_send(ctx=self.ctx, items=batch)
+
+    def _events_flush(self) -> None:
+        for batch in outbox_batches(portal=self.portal, kind=OutboxKind.TIMELINE_EVENT):
+            timeline_events_send(ctx=self.ctx, items=batch, template_ids=self.schema.template_ids)
+        for batch in outbox_batches(portal=self.portal, kind=OutboxKind.APP_EVENT):
+            app_events_send(ctx=self.ctx, items=batch)
+        for batch in outbox_batches(portal=self.portal, kind=OutboxKind.MARKETING_EVENT):
+            marketing_events_send(ctx=self.ctx, items=batch)
+        self._participations_flush()
+
+    def _participations_flush(self) -> None:
+        """Participations go by (marketing event, state): group pending rows that way."""
+        while True:
+            head = (
+                OutboxItem.objects.filter(
+                    portal=self.portal, kind=OutboxKind.MARKETING_PARTICIPATION, status=OutboxStatus.PENDING
+                )
+                .order_by("id")
+                .first()
+            )
+            if head is None:
+                return
+            external_id, state = head.payload["externalEventId"], head.payload["state"]
+            prefix = f"{external_id}|{state}|"
+            batch = list(
+                OutboxItem.objects.filter(
+                    portal=self.portal,
+                    kind=OutboxKind.MARKETING_PARTICIPATION,
+                    status=OutboxStatus.PENDING,
+                    dedupe_key__startswith=prefix,
+                ).order_by("id")[:BATCH_SIZE]
+            )
+            marketing_participations_send(ctx=self.ctx, items=batch)
