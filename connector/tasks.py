@@ -55,7 +55,9 @@ def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool 
         return None
 
 
-@shared_task(name="connector.tasks.portal_sync_all_task", queue="sync", acks_late=True, time_limit=120)
+@shared_task(
+    name="connector.tasks.portal_sync_all_task", queue="sync", acks_late=True, time_limit=120, soft_time_limit=100
+)
 def portal_sync_all_task() -> list[int]:
     """Beat: queue a sync for every active portal (the polling safety net)."""
     started = []
