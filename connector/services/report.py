@@ -118,3 +118,29 @@ class SyncReport:
             "api_calls": calls,
             "errors": list(self.errors),
         }
+
+
+def report_format(report: dict[str, Any]) -> str:
+    """The §6 report for people: counts by kind, skips by reason, API calls per service."""
+
+    def skips(d: dict[str, int]) -> str:
+        shown = [f"{reason} {count}" for reason, count in d.items() if count]
+        return ", ".join(shown) if shown else "none"
+
+    w, p, r = report["webinars"], report["people"], report["recordings"]
+    lines = [
+        f"Sync of portal {report['portal']}  ({report['started_at']} → {report['finished_at']})",
+        f"  Webinars    synced {w['synced']:>6}   skipped: {skips(w['skipped'])}",
+        f"  Contacts    created {p['contacts_created']:>5}   updated {p['contacts_updated']}",
+        f"  People      skipped: {skips(p['skipped'])}",
+        f"  Recordings  synced {r['synced']:>6}   skipped: {skips(r['skipped'])}",
+        "  Events      " + ", ".join(f"{k} {v}" for k, v in report["events"].items()),
+        "  Pulled      " + ", ".join(f"{k} {v}" for k, v in report["pulled"].items()),
+        "  API calls   " + ", ".join(f"{k} {v}" for k, v in report["api_calls"].items()),
+    ]
+    if report["errors"]:
+        lines.append(f"  Errors ({len(report['errors'])}):")
+        lines.extend(f"    - {e}" for e in report["errors"])
+    else:
+        lines.append("  Errors      none")
+    return "\n".join(lines)
