@@ -228,7 +228,9 @@ class BaseClient:
             if status < 400:
                 self._log(logging.DEBUG, method, path_template, status, duration, response, attempt)
                 return response
-            self._log(logging.WARNING, method, path_template, status, duration, response, attempt)
+            # 404/409 are often expected answers (no recording, contact exists): INFO.
+            level = logging.INFO if status in (404, 409) else logging.WARNING
+            self._log(level, method, path_template, status, duration, response, attempt)
 
             if status == 401 and auth in (True, "bearer") and not refreshed:
                 refreshed = True

@@ -99,6 +99,8 @@ class HubSpotClient(BaseClient):
         params: dict[str, Any] | None = None,
         conflict_as_result: bool = False,
     ) -> BatchResult:
+        if body.get("inputs") == []:
+            return BatchResult()  # nothing to send: no API call spent
         try:
             response = self.request(
                 "POST", path_template, path_params=path_params, params=params, json=body

@@ -306,3 +306,10 @@ def test_low_remaining_header_slows_the_limiter(mocked):
     assert pushed == []
     client.contact_get("2")
     assert pushed and pushed[0][0] == "hubspot:62515" and 0 < pushed[0][1] < 1
+
+
+def test_empty_batches_spend_no_api_call(hubspot, mocked):
+    assert hubspot.contacts_batch_read([], properties=["email"]) == BatchResult()
+    assert hubspot.contacts_batch_create([]) == BatchResult()
+    assert hubspot.timeline_events_batch_create([]) == BatchResult()
+    assert len(mocked.calls) == 0
