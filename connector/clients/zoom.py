@@ -238,12 +238,15 @@ class ZoomClient(BaseClient):
 
     # --- Zoom Events (R2: their webinars are never synced) -------------------------
 
-    def zoom_events_iter(self, *, page_size: int = 300) -> Iterator[dict[str, Any]]:
+    def zoom_events_iter(
+        self, *, event_status_type: str | None = None, page_size: int = 300
+    ) -> Iterator[dict[str, Any]]:
+        """`event_status_type`: upcoming (the API's default), past, draft or cancelled."""
         return self._pages(
             "/zoom_events/events",
             items_key="events",
             limit_label=LIGHT,
-            params={"page_size": page_size},
+            params={"page_size": page_size, "event_status_type": event_status_type},
         )
 
     def zoom_event_sessions(self, event_id: str) -> list[dict[str, Any]]:
