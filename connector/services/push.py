@@ -81,11 +81,25 @@ def portal_push(
     client: HubSpotClient | None = None,
 ) -> None:
     """Push every person of the portal's PersonStats to HubSpot by every person-level rule."""
-    client = client or hubspot_client_for(portal)
+    client = client or push_client_for(portal)
     push = _PortalPush(
         ctx=PushContext(portal=portal, client=client, report=report, rules=rules, run=run), progress=progress
     )
     push.run()
+
+
+def push_client_for(portal: Portal) -> HubSpotClient:
+    """The portal's HubSpot client. A portal pointed at the sandbox (`api_base` set, as
+    connect_sandbox does) with no developer key configured uses a placeholder key (the
+    sandbox accepts any unless its scenario pins one) and learns the app id from its
+    access token's info, as a real app could."""
+    client = hubspot_client_for(portal)
+    if portal.api_base and not client.developer_api_key:
+        client.developer_api_key = "zoomsync-sandbox-developer-key"
+    if portal.api_base and not client.app_id and client.token_provider is not None:
+        info = client.access_token_info(client.token_provider())
+        client.app_id = str((info or {}).get("app_id") or "")
+    return client
 
 
 class _PortalPush:
