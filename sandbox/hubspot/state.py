@@ -207,7 +207,7 @@ class HubSpotState:
         # timeline, app events, marketing events, automation
         self.event_templates: dict[str, dict[str, Any]] = {}
         self.next_template_id = 1000001
-        self.timeline_events: dict[str, dict[str, Any]] = {}
+        self.timeline_events: dict[tuple[str, str], dict[str, Any]] = {}  # (template, id)
         self.app_events: dict[tuple[str, str], dict[str, Any]] = {}
         self.marketing_events: dict[tuple[str, str], dict[str, Any]] = {}
         self.marketing_events_by_object_id: dict[str, dict[str, Any]] = {}

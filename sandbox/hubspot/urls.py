@@ -49,6 +49,49 @@ urlpatterns = [
          endpoint(OAUTH, GET=v.properties_get, POST=v.properties_post)),
     path("crm/v3/properties/<str:objectType>/<str:propertyName>",
          endpoint(OAUTH, GET=v.property_get)),
+    # Timeline v3: templates with the developer key, events with OAuth
+    path("integrators/timeline/v3/events", endpoint(OAUTH, POST=v.timeline_event_post)),
+    path("integrators/timeline/v3/events/batch/create",
+         endpoint(OAUTH, POST=v.timeline_events_batch)),
+    path("integrators/timeline/v3/events/<str:eventTemplateId>/<str:eventId>",
+         endpoint(OAUTH, GET=v.timeline_event_get)),
+    path("integrators/timeline/v3/<str:appId>/event-templates",
+         endpoint(HAPIKEY, GET=v.templates_get, POST=v.templates_post)),
+    path("integrators/timeline/v3/<str:appId>/event-templates/<str:eventTemplateId>",
+         endpoint(HAPIKEY, GET=v.template_get, PUT=v.template_put, DELETE=v.template_delete)),
+    path("integrators/timeline/v3/<str:appId>/event-templates/<str:eventTemplateId>/tokens",
+         endpoint(HAPIKEY, POST=v.template_tokens_post)),
+    # App events 2026-03
+    path("integrators/timeline/2026-03/events", endpoint(OAUTH, POST=v.app_event_post)),
+    path("integrators/timeline/2026-03/events/batch", endpoint(OAUTH, POST=v.app_events_batch)),
+    # Marketing events v3
+    path("marketing/v3/marketing-events/events", endpoint(OAUTH, POST=v.marketing_event_post)),
+    path("marketing/v3/marketing-events/events/upsert",
+         endpoint(OAUTH, POST=v.marketing_events_upsert)),
+    path("marketing/v3/marketing-events/events/<str:externalEventId>",
+         endpoint(OAUTH, GET=v.marketing_event_get, PUT=v.marketing_event_put,
+                  DELETE=v.marketing_event_delete)),
+    path("marketing/v3/marketing-events/attendance/<str:externalEventId>/<str:subscriberState>"
+         "/email-create", endpoint(OAUTH, POST=v.attendance_email_create)),
+    path("marketing/v3/marketing-events/attendance/<str:externalEventId>/<str:subscriberState>"
+         "/create", endpoint(OAUTH, POST=v.attendance_create)),
+    path("marketing/v3/marketing-events/participations/contacts/<str:contactIdentifier>"
+         "/breakdown", endpoint(OAUTH, GET=v.participations_for_contact)),
+    path("marketing/v3/marketing-events/participations/<str:marketingEventId>/breakdown",
+         endpoint(OAUTH, GET=v.participations_breakdown_by_object)),
+    path("marketing/v3/marketing-events/participations/<str:externalAccountId>"
+         "/<str:externalEventId>/breakdown", endpoint(OAUTH, GET=v.participations_breakdown)),
+    path("marketing/v3/marketing-events/participations/<str:externalAccountId>"
+         "/<str:externalEventId>", endpoint(OAUTH, GET=v.participations_counters)),
+    path("marketing/v3/marketing-events/participations/<str:marketingEventId>",
+         endpoint(OAUTH, GET=v.participations_counters_by_object)),
+    # Automation v4: callbacks with OAuth, action definitions with the developer key
+    path("automation/v4/actions/callbacks/complete", endpoint(OAUTH, POST=v.callbacks_complete)),
+    path("automation/v4/actions/callbacks/<str:callbackId>/complete",
+         endpoint(OAUTH, POST=v.callback_complete)),
+    path("automation/v4/actions/<str:appId>",
+         endpoint(HAPIKEY, GET=v.definitions_get, POST=v.definitions_post)),
+    path("automation/v4/actions/<str:appId>/<str:definitionId>",
+         endpoint(HAPIKEY, GET=v.definition_get, PATCH=v.definition_patch,
+                  DELETE=v.definition_delete)),
 ]
-
-__all__ = ["urlpatterns", "HAPIKEY"]

@@ -14,7 +14,16 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sandbox.hubspot import auth, contacts, oauth, portal, properties
+from sandbox.hubspot import (
+    auth,
+    automation,
+    contacts,
+    marketing,
+    oauth,
+    portal,
+    properties,
+    timeline,
+)
 from sandbox.hubspot.errors import HubSpotError
 from sandbox.hubspot.state import HubSpotState
 
@@ -200,3 +209,152 @@ def user_get(request: HttpRequest, state: HubSpotState, userId: str) -> tuple[in
 
 def business_units(request: HttpRequest, state: HubSpotState, userId: str) -> tuple[int, Any]:  # noqa: N803
     return portal.business_units_for_user(state, userId)
+
+
+# ---------------------------------------------------------------- timeline v3 (N803: spec names)
+
+def templates_get(request: HttpRequest, state: HubSpotState, appId: str) -> tuple[int, Any]:  # noqa: N803
+    return timeline.templates_list(state, appId)
+
+
+def templates_post(request: HttpRequest, state: HubSpotState, appId: str) -> tuple[int, Any]:  # noqa: N803
+    return timeline.template_create(state, appId, json_body(request))
+
+
+def template_get(request: HttpRequest, state: HubSpotState, appId: str,  # noqa: N803
+                 eventTemplateId: str) -> tuple[int, Any]:  # noqa: N803
+    return timeline.template_get(state, appId, eventTemplateId)
+
+
+def template_put(request: HttpRequest, state: HubSpotState, appId: str,  # noqa: N803
+                 eventTemplateId: str) -> tuple[int, Any]:  # noqa: N803
+    return timeline.template_update(state, appId, eventTemplateId, json_body(request))
+
+
+def template_delete(request: HttpRequest, state: HubSpotState, appId: str,  # noqa: N803
+                    eventTemplateId: str) -> tuple[int, Any]:  # noqa: N803
+    return timeline.template_delete(state, appId, eventTemplateId)
+
+
+def template_tokens_post(request: HttpRequest, state: HubSpotState, appId: str,  # noqa: N803
+                         eventTemplateId: str) -> tuple[int, Any]:  # noqa: N803
+    return timeline.token_add(state, appId, eventTemplateId, json_body(request))
+
+
+def timeline_event_post(request: HttpRequest, state: HubSpotState) -> tuple[int, Any]:
+    return timeline.event_create(state, json_body(request))
+
+
+def timeline_events_batch(request: HttpRequest, state: HubSpotState) -> tuple[int, Any]:
+    return timeline.events_batch_create(state, json_body(request))
+
+
+def timeline_event_get(request: HttpRequest, state: HubSpotState, eventTemplateId: str,  # noqa: N803
+                       eventId: str) -> tuple[int, Any]:  # noqa: N803
+    return timeline.event_get(state, eventTemplateId, eventId)
+
+
+def app_event_post(request: HttpRequest, state: HubSpotState) -> tuple[int, Any]:
+    return timeline.app_event_create(state, json_body(request))
+
+
+def app_events_batch(request: HttpRequest, state: HubSpotState) -> tuple[int, Any]:
+    return timeline.app_events_batch(state, json_body(request))
+
+
+# ---------------------------------------------------------------- marketing events
+
+def marketing_event_post(request: HttpRequest, state: HubSpotState) -> tuple[int, Any]:
+    return marketing.event_create(state, json_body(request))
+
+
+def marketing_events_upsert(request: HttpRequest, state: HubSpotState) -> tuple[int, Any]:
+    return marketing.events_batch_upsert(state, json_body(request))
+
+
+def marketing_event_get(request: HttpRequest, state: HubSpotState,
+                        externalEventId: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.event_get(state, externalEventId, query(request))
+
+
+def marketing_event_put(request: HttpRequest, state: HubSpotState,
+                        externalEventId: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.event_upsert(state, externalEventId, json_body(request))
+
+
+def marketing_event_delete(request: HttpRequest, state: HubSpotState,
+                           externalEventId: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.event_delete(state, externalEventId, query(request))
+
+
+def attendance_email_create(request: HttpRequest, state: HubSpotState, externalEventId: str,  # noqa: N803
+                            subscriberState: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.attendance_by_email(state, externalEventId, subscriberState,
+                                         json_body(request), query(request))
+
+
+def attendance_create(request: HttpRequest, state: HubSpotState, externalEventId: str,  # noqa: N803
+                      subscriberState: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.attendance_by_contact_id(state, externalEventId, subscriberState,
+                                              json_body(request), query(request))
+
+
+def participations_counters(request: HttpRequest, state: HubSpotState, externalAccountId: str,  # noqa: N803
+                            externalEventId: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.participation_counters(state, externalAccountId, externalEventId)
+
+
+def participations_breakdown(request: HttpRequest, state: HubSpotState, externalAccountId: str,  # noqa: N803
+                             externalEventId: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.participation_breakdown(state, externalAccountId, externalEventId,
+                                             query(request))
+
+
+def participations_counters_by_object(request: HttpRequest, state: HubSpotState,
+                                      marketingEventId: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.participation_counters_by_object(state, marketingEventId)
+
+
+def participations_breakdown_by_object(request: HttpRequest, state: HubSpotState,
+                                       marketingEventId: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.participation_breakdown_by_object(state, marketingEventId, query(request))
+
+
+def participations_for_contact(request: HttpRequest, state: HubSpotState,
+                               contactIdentifier: str) -> tuple[int, Any]:  # noqa: N803
+    return marketing.participation_breakdown_for_contact(state, contactIdentifier,
+                                                         query(request))
+
+
+# ---------------------------------------------------------------- automation v4
+
+def callback_complete(request: HttpRequest, state: HubSpotState,
+                      callbackId: str) -> tuple[int, Any]:  # noqa: N803
+    return automation.callback_complete(state, callbackId, json_body(request))
+
+
+def callbacks_complete(request: HttpRequest, state: HubSpotState) -> tuple[int, Any]:
+    return automation.callbacks_complete_batch(state, json_body(request))
+
+
+def definitions_get(request: HttpRequest, state: HubSpotState, appId: str) -> tuple[int, Any]:  # noqa: N803
+    return automation.definitions_list(state, appId, query(request))
+
+
+def definitions_post(request: HttpRequest, state: HubSpotState, appId: str) -> tuple[int, Any]:  # noqa: N803
+    return automation.definition_create(state, appId, json_body(request))
+
+
+def definition_get(request: HttpRequest, state: HubSpotState, appId: str,  # noqa: N803
+                   definitionId: str) -> tuple[int, Any]:  # noqa: N803
+    return automation.definition_get(state, appId, definitionId)
+
+
+def definition_patch(request: HttpRequest, state: HubSpotState, appId: str,  # noqa: N803
+                     definitionId: str) -> tuple[int, Any]:  # noqa: N803
+    return automation.definition_patch(state, appId, definitionId, json_body(request))
+
+
+def definition_delete(request: HttpRequest, state: HubSpotState, appId: str,  # noqa: N803
+                      definitionId: str) -> tuple[int, Any]:  # noqa: N803
+    return automation.definition_delete(state, appId, definitionId)
