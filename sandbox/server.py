@@ -1,0 +1,213 @@
+"""`SandboxServer`: the sandbox over real HTTP, on loopback, in a daemon thread.
+
+It serves the whole Django application (so `/_sandbox/...`, `/zoom/...` and `/hubspot/...` are
+all there) through `sandbox.middleware.SandboxMiddleware`, on Django's threaded HTTP/1.1 server
+with keep-alive. The request handler passes the raw request target through as
+`environ["RAW_URI"]` (needed for Zoom's double-encoded UUIDs) and can drop a connection without
+answering (`environ["sandbox.drop"]`).
+
+The helpers (`load`, `reset`, `calls`, `state`, `token`, `configure`) call the control API over
+HTTP, exactly as scripts do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import requests
+from django.core.servers import basehttp
+
+from sandbox.middleware import DropConnection, SandboxMiddleware
+
+
+class _ServerHandler(basehttp.ServerHandler):
+    def handle_error(self) -> None:
+        if isinstance(sys.exc_info()[1], DropConnection):
+            handler = self.request_handler
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        super().handle_error()
+
+
+class _RequestHandler(basehttp.WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        # Quiet: thousands of calls per sync; counts are in /_sandbox/calls.
+        return
+
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ["RAW_URI"] = self.path  # the request target exactly as the client sent it
+        environ["sandbox.drop"] = True
+        return environ
+
+    def handle_one_request(self) -> None:
+        # Django's handle_one_request, with a ServerHandler that can drop the connection.
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = ""
+            self.request_version = ""
+            self.command = ""
+            self.send_error(414)
+            return
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if not self.parse_request():
+            return
+        handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ())
+        handler.request_handler = self
+        handler.run(self.server.get_app())
+
+
+class _HTTPServer(basehttp.ThreadedWSGIServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError | DropConnection):
+            return
+        super().handle_error(request, client_address)
+
+
+def sandbox_app() -> Any:
+    """The WSGI application the sandbox serves (Django + the sandbox middleware)."""
+    from django.conf import settings
+    from django.core.wsgi import get_wsgi_application
+
+    app = get_wsgi_application()
+    if "sandbox" not in settings.INSTALLED_APPS:
+        raise RuntimeError(
+            "The sandbox app is not installed: set ZOOMSYNC_SANDBOX=1 in the environment "
+            "before Django starts (e.g. `ZOOMSYNC_SANDBOX=1 python manage.py sandbox serve`)."
+        )
+    return SandboxMiddleware(app)
+
+
+class SandboxServer:
+    """The fake Zoom + HubSpot on a loopback port.
+
+    `scenario`: "demo" (built-in name), a JSON file path, a scenario dict, or None (empty).
+    `knobs`: see `sandbox.config.Knobs` (latency_ms, rate_limits, fault_rate, seed, ...); they
+    become the baseline that `reset()` restores.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 scenario: str | Path | dict[str, Any] | None = "demo", **knobs: Any) -> None:
+        self.host = host
+        self.port = port
+        self.scenario = scenario
+        self.knobs = knobs
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.session = requests.Session()
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> SandboxServer:
+        from sandbox import state
+        from sandbox.config import knobs_set_baseline
+
+        app = sandbox_app()
+        knobs_set_baseline(self.knobs)
+        state.reset()
+        if self.scenario is not None:
+            state.load(self.scenario if isinstance(self.scenario, dict) else str(self.scenario))
+        httpd = _HTTPServer((self.host, self.port), _RequestHandler, ipv6=":" in self.host)
+        httpd.set_app(app)
+        self._httpd = httpd
+        self.port = httpd.server_address[1]
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name=f"sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread (the `sandbox serve` command); stop() ends it."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.session.close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def zoom_api_base(self) -> str:
+        return f"{self.url}/zoom/v2"
+
+    @property
+    def zoom_oauth_base(self) -> str:
+        return f"{self.url}/zoom"
+
+    @property
+    def hubspot_api_base(self) -> str:
+        return f"{self.url}/hubspot"
+
+    # --- control API helpers (over HTTP) ------------------------------------------------------
+
+    def _control(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.session.request(method, f"{self.url}/_sandbox/{path}", timeout=60, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"sandbox {method} /_sandbox/{path}: {response.status_code} "
+                               f"{response.text[:500]}")
+        return response.json()
+
+    def load(self, scenario: str | Path | dict[str, Any]) -> dict[str, Any]:
+        """Replace the world: a built-in name ("demo"), a file path or a scenario dict."""
+        if isinstance(scenario, dict):
+            body = scenario
+        elif isinstance(scenario, Path) or "/" in str(scenario) or str(scenario).endswith(".json"):
+            from sandbox.scenario import scenario_read
+
+            body = scenario_read(str(scenario))
+        else:
+            body = {"name": str(scenario)}
+        return self._control("POST", "scenario", json=body)
+
+    def reset(self) -> dict[str, Any]:
+        return self._control("POST", "reset")
+
+    def calls(self) -> dict[str, Any]:
+        return self._control("GET", "calls")
+
+    def calls_clear(self) -> dict[str, Any]:
+        return self._control("DELETE", "calls")
+
+    def state(self) -> dict[str, Any]:
+        return self._control("GET", "state")
+
+    def token(self, service: str = "zoom", account_id: str | None = None) -> str:
+        params = {"service": service}
+        if account_id is not None:
+            params["account_id"] = account_id
+        return self._control("GET", "token", params=params)["access_token"]
+
+    def configure(self, **knobs: Any) -> dict[str, Any]:
+        return self._control("POST", "config", json=knobs)
+
+    def config(self) -> dict[str, Any]:
+        return self._control("GET", "config")
