@@ -8,17 +8,20 @@ refuse, and every change leaves an audit log entry with a diff.
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.utils import timezone
 
 from connector.models import Portal
 from connector.services.sync_settings import sync_settings_export, sync_settings_import
 from settings_ui.models import AuditAction, AuditLogEntry
 
 _NESTED = ("users", "webinars")
+logger = logging.getLogger("zoomsync.settings_ui")
 
 
 def settings_diff(*, old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -120,13 +123,12 @@ class SyncUnavailable(Exception):
     """The sync engine cannot be started (not installed, or the portal is not connected)."""
 
 
-def _sync_engine() -> tuple[Any, Any] | None:
+def _sync_engine() -> Any | None:
     try:
         from connector.services.sync import sync_run_start
-        from connector.tasks import portal_sync_task
     except ImportError:
         return None
-    return sync_run_start, portal_sync_task
+    return sync_run_start
 
 
 def sync_engine_available() -> bool:
@@ -136,18 +138,34 @@ def sync_engine_available() -> bool:
 def sync_now_start(*, portal: Portal, user: AbstractBaseUser | AnonymousUser | None) -> Any:
     """Start a sync on the workers and return its SyncRun; a running one is returned instead
     of starting a second (one sync per portal at a time)."""
-    from connector.models import SyncRun
+    from connector.models import SyncRun, SyncRunStatus
 
-    active = SyncRun.objects.filter(portal=portal, finished_at__isnull=True, status__in=["queued", "running"]).order_by("-id").first()
+    active = (
+        SyncRun.objects.filter(portal=portal, finished_at__isnull=True, status__in=["queued", "running"])
+        .order_by("-id")
+        .first()
+    )
     if active is not None:
         return active
-    engine = _sync_engine()
-    if engine is None:
+    if not portal.is_active:
+        raise SyncUnavailable(f"The HubSpot portal is {portal.get_status_display().lower()}: reconnect it first.")
+    sync_run_start = _sync_engine()
+    if sync_run_start is None:
         raise SyncUnavailable("The sync engine is not available in this installation.")
-    sync_run_start, portal_sync_task = engine
-    with transaction.atomic():
-        run = sync_run_start(portal=portal)
-        audit_sync_started(portal=portal, user=user, run_id=run.id)
-        # The worker must see the committed run row: enqueue only after commit.
-        transaction.on_commit(lambda: portal_sync_task.delay(portal_id=portal.id, sync_run_id=run.id))
+    run = None
+    try:
+        with transaction.atomic():
+            # sync_run_start queues the task with delay_on_commit: the worker sees the row.
+            run = sync_run_start(portal=portal, trigger="manual")
+            audit_sync_started(portal=portal, user=user, run_id=run.id)
+    except Exception as exc:
+        # Without a broker the task runs in-process at commit and its errors surface here;
+        # the run page shows them, so the admin is not left with a server error.
+        logger.exception("sync of portal %s failed", portal.hub_id)
+        if run is None:
+            raise
+        SyncRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(
+            status=SyncRunStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now()
+        )
+    run.refresh_from_db()
     return run
