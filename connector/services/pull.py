@@ -57,6 +57,9 @@ SETTLE = dt.timedelta(minutes=getattr(settings, "ZOOMSYNC_PARTICIPANTS_SETTLE_MI
 # Recordings appear some time after a session; keep looking for one this long.
 RECORDING_WAIT = dt.timedelta(hours=48)
 ZOOM_EVENT_WEBINAR_SESSION_TYPE = 2
+# The Events API lists one status at a time (default "upcoming"): a webinar of a past, draft
+# or cancelled event is still a Zoom Events webinar (R2).
+ZOOM_EVENT_STATUSES = ("upcoming", "past", "draft", "cancelled")
 
 
 def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -130,7 +133,10 @@ class AccountPull:
         """
         out: dict[str, str] = {}
         try:
-            for event in self.client.zoom_events_iter():
+            events = itertools.chain.from_iterable(
+                self.client.zoom_events_iter(event_status_type=status) for status in ZOOM_EVENT_STATUSES
+            )
+            for event in events:
                 event_id = str(event.get("event_id") or event.get("id") or "")
                 if not event_id:
                     continue
