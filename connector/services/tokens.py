@@ -53,16 +53,16 @@ class TokenRefreshRetryable(Exception):
 
 _local_locks: dict[str, threading.Lock] = {}
 _local_locks_guard = threading.Lock()
-_redis_client: Any = None
+_redis_clients: dict[str, Any] = {}
 
 
 def _redis() -> Any:
-    global _redis_client
-    if _redis_client is None:
+    url = settings.REDIS_URL
+    if url not in _redis_clients:
         import redis
 
-        _redis_client = redis.Redis.from_url(settings.REDIS_URL)
-    return _redis_client
+        _redis_clients[url] = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+    return _redis_clients[url]
 
 
 @contextlib.contextmanager

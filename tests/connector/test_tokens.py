@@ -166,9 +166,23 @@ def test_portal_api_base_override_is_used_for_refresh():
     assert tokens.hubspot_access_token_get(portal=portal) == "sbx"
 
 
+def _local_redis_url() -> str:
+    import redis
+
+    url = "redis://127.0.0.1:6379/14"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no local Redis on 127.0.0.1:6379")
+    return url
+
+
 @responses.activate
 @pytest.mark.django_db(transaction=True)
-def test_two_threads_refreshing_at_once_make_exactly_one_http_refresh():
+@pytest.mark.parametrize("lock_backend", ["process", "redis"])
+def test_two_threads_refreshing_at_once_make_exactly_one_http_refresh(lock_backend, settings):
+    if lock_backend == "redis":
+        settings.REDIS_URL = _local_redis_url()
     portal = _portal(expires_in_s=-10)
     counter = {"n": 0}
 
@@ -310,3 +324,24 @@ def test_tokens_never_logged(caplog):
     text = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     for secret in ("secret-new-access", "secret-new-refresh", "old-refresh", "hs-secret"):
         assert secret not in text
+
+
+@pytest.mark.django_db
+def test_redis_lock_held_elsewhere_gives_retryable_error_without_http(settings, monkeypatch):
+    import redis
+
+    settings.REDIS_URL = _local_redis_url()
+    monkeypatch.setattr(tokens, "LOCK_WAIT_SECONDS", 0.2)
+    portal = _portal(expires_in_s=-10)
+    # Another process (worker) holds this portal's refresh lock.
+    other = redis.Redis.from_url(settings.REDIS_URL).lock(
+        f"zoomsync:token-refresh:hubspot:{portal.pk}", timeout=5)
+    assert other.acquire(blocking=False)
+    try:
+        with responses.RequestsMock() as mock:  # any HTTP call would fail this test
+            with pytest.raises(tokens.TokenRefreshRetryable, match="busy"):
+                tokens.hubspot_access_token_get(portal=portal)
+            assert len(mock.calls) == 0
+    finally:
+        other.release()
+    assert Portal.objects.get(pk=portal.pk).status == ConnectionStatus.CONNECTED

@@ -35,7 +35,8 @@ def test_healthz_503_when_database_fails(client, monkeypatch):
 def test_healthz_503_when_configured_broker_unreachable(client, settings, monkeypatch):
     # Port 1 on loopback: nothing listens, the connection is refused at once.
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
-    monkeypatch.setattr(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    original = app.connection_for_write
+    monkeypatch.setattr(app, "connection_for_write", lambda: original("redis://127.0.0.1:1/0"))
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
@@ -46,3 +47,20 @@ def test_healthz_503_when_configured_broker_unreachable(client, settings, monkey
 
 def test_healthz_needs_no_login(client, db):
     assert client.get("/healthz").status_code in (200, 503)
+
+
+@pytest.mark.django_db
+def test_healthz_checks_a_reachable_broker(client, settings, monkeypatch):
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no local Redis")
+    settings.CELERY_BROKER_URL = url
+    original = app.connection_for_write
+    monkeypatch.setattr(app, "connection_for_write", lambda: original(url))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["broker"] == "ok"
