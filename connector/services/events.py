@@ -27,6 +27,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from connector.clients.errors import BadRequest
 from connector.clients.hubspot import BatchResult
 from connector.models import (
     OutboxItem,
@@ -369,19 +370,21 @@ def _marketing_items(portal: Portal, run: SyncRun | None, facts: EventFacts, cou
                     contact_id=event.contact_id,
                     email=event.email,
                     at=att.first_join,
-                    # HubSpot's allowed properties for "attend" (joinedAt / leftAt, epoch ms);
-                    # our attended seconds (union of rejoins) travel alongside.
+                    # HubSpot's only properties for "attend" are joinedAt / leftAt (epoch ms),
+                    # and it derives the attendance duration from them: leftAt is set so that
+                    # the duration is our attended seconds (§5: rejoin gaps not counted).
                     properties={
                         "joinedAt": _ms(att.first_join),
-                        "leftAt": _ms(att.last_leave),
-                        "attendanceDurationSeconds": str(att.seconds),
-                        "attendancePercentage": _percent(att.percent),
+                        "leftAt": _ms(att.first_join + dt.timedelta(seconds=att.seconds)),
                     },
                     report_kind=event.kind if counted else "",
                 )
             )
+    attended = {(e.email, e.session_pk) for e in facts.events if e.kind == KIND_ATTENDANCE}
     for email, contact_id, webinar_pk, at in facts.cancelled:
         for session in sessions_by_webinar.get(webinar_pk, []):
+            if (email, session.pk) in attended:
+                continue  # cancelled, then attended anyway: the attendance stands
             used.add(session.pk)
             items.append(
                 _participation_item(
@@ -429,7 +432,18 @@ def _events_batch_send(
     whole batch without naming the duplicate (app events: "none were accepted") is split in
     halves until each duplicate is found alone: it was sent before, so it counts as sent."""
     by_key = {key_of(i): i for i in items}
-    result = call(items)
+    try:
+        result = call(items)
+    except BadRequest as exc:
+        # App events reject a whole batch for one bad occurrence (e.g. an unknown contact):
+        # split until the bad one is alone, then it is a permanent per-item error.
+        if len(items) > 1:
+            half = len(items) // 2
+            _events_batch_send(ctx=ctx, items=items[:half], call=call, key_of=key_of)
+            _events_batch_send(ctx=ctx, items=items[half:], call=call, key_of=key_of)
+        else:
+            outbox_mark_failed(item=items[0], error=exc.message or str(exc), report=ctx.report)
+        return
     done = {str(r.get("id")) for r in result.results if str(r.get("id")) in by_key}
     duplicates: set[str] = set()
     failed: dict[str, str] = {}

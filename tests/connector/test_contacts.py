@@ -14,7 +14,12 @@ from connector.services.hubspot_schema import (
     PROP_LAST_REGISTERED,
     PROP_REGISTRATIONS,
 )
-from tests.connector.test_push_world import contacts_by_email, push_run, sandbox_portal, webinar_make
+from tests.connector.test_push_world import (
+    contacts_by_email,
+    push_run,
+    sandbox_portal,
+    webinar_make,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
