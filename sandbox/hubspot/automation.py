@@ -66,6 +66,18 @@ def callbacks_complete_batch(state: HubSpotState, body: Any) -> Answer:
 
 # ---------------------------------------------------------------- definitions
 
+def _fields_norm(fields: Any) -> Any:
+    """HubSpot answers every typeDefinition with `options` (the spec requires it)."""
+    if not isinstance(fields, list):
+        return fields
+    out = []
+    for field in fields:
+        if isinstance(field, dict) and isinstance(field.get("typeDefinition"), dict):
+            field = {**field, "typeDefinition": {"options": [], **field["typeDefinition"]}}
+        out.append(field)
+    return out
+
+
 def _definition_out(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if k not in ("appId", "archived")}
 
@@ -82,7 +94,8 @@ def definition_create(state: HubSpotState, app_id: str, body: Any) -> Answer:
         definition = {
             "id": str(state.next_definition_id), "revisionId": "1", "appId": app_id,
             "actionUrl": str(body["actionUrl"]), "published": bool(body.get("published", False)),
-            "inputFields": body["inputFields"], "outputFields": body.get("outputFields", []),
+            "inputFields": _fields_norm(body["inputFields"]),
+            "outputFields": _fields_norm(body.get("outputFields", [])),
             "labels": body["labels"], "objectTypes": body.get("objectTypes", []),
             "functions": [{"functionType": f.get("functionType"), "id": f.get("id", "")}
                           for f in body.get("functions", []) if isinstance(f, dict)],
@@ -132,7 +145,7 @@ def definition_patch(state: HubSpotState, app_id: str, definition_id: str, body:
         d = _definition(state, app_id, definition_id)
         for key in PATCHABLE:
             if key in body:
-                d[key] = body[key]
+                d[key] = _fields_norm(body[key]) if key.endswith("Fields") else body[key]
         d["revisionId"] = str(int(d["revisionId"]) + 1)
         return 200, _definition_out(d)
 
