@@ -4,6 +4,7 @@ service from connector.services.oauth, redirect or show a clear error page."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -12,6 +13,9 @@ from django.views.decorators.http import require_GET
 
 from connector.models import OAuthState, Portal
 from connector.services import oauth
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger("zoomsync.connector.views")
 
@@ -63,7 +67,7 @@ def zoom_connect(request: HttpRequest) -> HttpResponse:
     if not hub_id.isdigit():
         raise Http404("unknown portal")
     # Membership required: a user sees only the portals they administer.
-    portal = Portal.objects.filter(hub_id=int(hub_id), members=request.user).first()
+    portal = Portal.objects.filter(hub_id=int(hub_id), members=cast("User", request.user)).first()
     if portal is None:
         raise Http404("unknown portal")
     state = oauth.oauth_state_create(

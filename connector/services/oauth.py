@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +26,9 @@ from connector.models import (
     ZoomAccount,
     ZoomAuthType,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 logger = logging.getLogger("zoomsync.oauth")
 
@@ -49,10 +51,10 @@ def zoom_redirect_uri() -> str:
     return f"{settings.ZOOMSYNC_PUBLIC_URL}/zoom/oauth/callback"
 
 
-def _real_user(user: AbstractBaseUser | AnonymousUser | None) -> AbstractBaseUser | None:
+def _real_user(user: AbstractBaseUser | AnonymousUser | None) -> User | None:
     if user is None or not user.is_authenticated:
         return None
-    return user  # type: ignore[return-value]
+    return cast("User", user)
 
 
 # --- state ---------------------------------------------------------------------------
