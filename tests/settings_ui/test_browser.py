@@ -1,0 +1,216 @@
+"""End to end in a real browser (issue 6): Debian's chromium driven by Playwright against
+pytest-django's live server, with the sandbox (fake Zoom + HubSpot over HTTP) behind it.
+
+An admin logs in, syncs once (pulls the Zoom users and webinars), sets sync mode to selected
+and picks a user (R4), adds exclusion domains (R5, R6, R7), switches a webinar off (R10) and
+recordings on (R9), chooses event sinks, presses "Sync now", sees the run finish with its
+counts and skip reasons, then exports the settings: they equal what was clicked.
+
+Screenshots of each screen go to docs/screenshots/ when UPDATE_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test and
+# by the live server's in-process sync are ordinary synchronous code, so allow them.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium); set REQUIRE_BROWSER=1 to fail instead")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    context.set_default_timeout(60_000)
+    p = context.new_page()
+    yield p
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def connected(transactional_db, sandbox, django_user_model):
+    from connector.models import PortalMembership
+    from connector.services.sandbox_connect import sandbox_connect
+
+    sandbox.load("demo")
+    portal = sandbox_connect(url=sandbox.url)
+    user = django_user_model.objects.create_user(username="admin", password="correct-horse-battery")
+    PortalMembership.objects.create(user=user, portal=portal)
+    return portal
+
+
+def counts(page) -> dict[str, int]:
+    return {
+        el.get_attribute("data-key"): int(el.inner_text())
+        for el in page.locator("#run-counts dd[data-key]").all()
+    }
+
+
+def sync_now(page, live_server, portal) -> dict[str, int]:
+    page.goto(f"{live_server.url}/portals/{portal.hub_id}/")
+    page.get_by_role("button", name="Sync now").click()
+    # The run page polls until the run is done (or, without a broker, is done already).
+    page.wait_for_url(f"**/portals/{portal.hub_id}/runs/*/")
+    page.locator("#run-finished").wait_for(timeout=120_000)
+    return counts(page)
+
+
+def test_admin_configures_and_syncs_in_the_browser(page, live_server, connected):
+    from connector.models import SyncRun
+    from connector.services.sync_settings import sync_settings_export
+
+    portal = connected
+    base = live_server.url
+
+    # --- log in: one portal, so home goes straight to its dashboard --------------------------
+    page.goto(f"{base}/")
+    assert "/accounts/login/" in page.url
+    shot(page, "01-login")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**/portals/{portal.hub_id}/")
+    assert page.get_by_role("heading", name="Sync dashboard").is_visible()
+
+    # --- a first sync pulls the Zoom users and webinars ----------------------------------------
+    first = sync_now(page, live_server, portal)
+    assert first["webinars_synced"] > 0 and first["contacts_created"] > 0
+
+    page.goto(f"{base}/portals/{portal.hub_id}/connections/")
+    assert page.get_by_text("zacc_main").is_visible()
+    shot(page, "03-connections")
+
+    # --- Global settings: R4 selected + pick a user; R5/R6/R7 domains --------------------------
+    page.get_by_role("link", name="Global settings").click()
+    page.get_by_label("Selected users").check()
+    picker = page.locator("#user-options")
+    page.get_by_placeholder("Filter users by name or email…").fill("hal")
+    # The filter hides users that do not match (a few lines of JS).
+    assert picker.get_by_text("ada.alt@acme.com").is_hidden()
+    picker.get_by_label("hal.host@acme.com").check()
+    page.get_by_placeholder("Filter users by name or email…").fill("")
+    # First an invalid domain: the error shows next to the field and nothing is saved.
+    page.get_by_label("Exclusions: host email domains").fill("partner.example\nnot a domain")
+    page.get_by_role("button", name="Save global settings").click()
+    assert page.get_by_text("'not a domain' is not a domain").is_visible()
+    assert sync_settings_export(portal=portal)["sync_mode"] == "all"
+    shot(page, "04b-global-settings-error")
+    # The form kept what was typed and ticked; fix the domain and save.
+    assert page.get_by_label("Selected users").is_checked()
+    page.get_by_label("Exclusions: host email domains").fill("partner.example")
+    page.get_by_label("acme-legal.com", exact=True).check()  # R6: picked from the users' domains
+    page.get_by_label("Contact exclusions: your company's own domains").fill("ACME.com")
+    page.get_by_role("button", name="Save global settings").click()
+    assert page.get_by_text("Global settings saved.").is_visible()
+    shot(page, "04-global-settings")
+
+    # --- Per-user page: R9 on, one webinar off (R10); the Zoom Event webinar is not syncable ---
+    page.get_by_role("link", name="Zoom users").click()
+    shot(page, "05-zoom-users")
+    page.get_by_role("link", name="hal.host@acme.com").click()
+    assert page.get_by_text("Zoom Events are not supported (R2)").is_visible()
+    assert page.locator('input[name="webinar_81000000009"]').is_disabled()
+    page.get_by_label("Sync this user's webinar recordings and transcripts").check()
+    page.get_by_label("Sync Advanced Setup Workshop").uncheck()
+    page.get_by_role("button", name="Save settings for hal.host@acme.com").click()
+    assert page.get_by_text("Settings for hal.host@acme.com saved.").is_visible()
+    assert not page.get_by_label("Sync Advanced Setup Workshop").is_checked()
+    shot(page, "06-zoom-user")
+
+    # --- Event sinks -------------------------------------------------------------------------
+    page.get_by_role("link", name="Event sinks").click()
+    page.get_by_label("Marketing events (one per webinar session; registered / attended / cancelled)").check()
+    page.get_by_role("button", name="Save event sinks").click()
+    assert page.get_by_text("Event sinks saved.").is_visible()
+    shot(page, "07-event-sinks")
+
+    # --- Sync now: the run finishes and its skips follow what was clicked ----------------------
+    second = sync_now(page, live_server, portal)
+    run = SyncRun.objects.filter(portal=portal).order_by("-id").first()
+    assert run.status == "succeeded", run.error
+    report = run.report
+    assert second["webinars_synced"] == report["webinars"]["synced"]
+    assert second["contacts_created"] == report["people"]["contacts_created"]
+    assert report["webinars"]["skipped"]["user_not_selected"] >= 1  # R4: Ada, Lena, Eva not selected
+    assert report["webinars"]["skipped"]["webinar_sync_off"] >= 1  # R10: the workshop
+    assert report["webinars"]["synced"] < first["webinars_synced"]
+    assert page.get_by_text("Host is not a selected user (R4)").is_visible()
+    assert page.get_by_text("Sync is off for this webinar (R8, R10)").is_visible()
+    page.get_by_label("Search").fill("81000000006")
+    page.get_by_role("button", name="Search").click()
+    assert page.locator(".skip-group").count() == 1
+    assert page.get_by_text("81000000006").first.is_visible()
+    page.get_by_role("link", name="Clear").click()
+    shot(page, "08-run-detail")
+
+    page.goto(f"{base}/portals/{portal.hub_id}/")
+    assert page.locator("#runs tbody tr").count() == 2
+    shot(page, "02-dashboard")
+
+    page.get_by_role("link", name="Audit log").click()
+    assert page.get_by_text("Settings changed").first.is_visible()
+    assert page.get_by_text("Sync started").first.is_visible()
+    shot(page, "09-audit-log")
+
+    # --- Export: the document equals what was clicked ----------------------------------------
+    page.get_by_role("link", name="Import / export").click()
+    shot(page, "10-import-export")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download settings (JSON)").click()
+    exported = json.loads(Path(info.value.path()).read_text())
+    assert exported == {
+        "sync_mode": "selected",
+        "selected_users": ["hal.host@acme.com"],
+        "excluded_host_domains": ["partner.example"],
+        "excluded_recording_domains": ["acme-legal.com"],
+        "excluded_contact_domains": ["acme.com"],
+        "users": {"hal.host@acme.com": {"sync_new_webinars_by_default": True, "sync_recordings": True}},
+        "webinars": {"81000000006": {"sync": False}},
+        "event_sinks": ["timeline", "marketing_events"],
+    }
+    assert exported == sync_settings_export(portal=portal)
+
+    # --- Import a bad document: refused, nothing changes, the text stays -----------------------
+    page.get_by_label("…or paste the JSON document").fill('{"sync_mode": "sometimes"}')
+    page.get_by_role("button", name="Import settings").click()
+    assert page.get_by_text("sync_mode: 'sometimes' is not one of none, all, selected").is_visible()
+    assert page.get_by_label("…or paste the JSON document").input_value() == '{"sync_mode": "sometimes"}'
+    assert sync_settings_export(portal=portal) == exported
+
+    # --- log out --------------------------------------------------------------------------------
+    page.get_by_role("button", name="Log out").click()
+    assert page.get_by_text("You are logged out").is_visible()
