@@ -13,6 +13,7 @@ HTTP, exactly as scripts do.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import sys
 import threading
@@ -77,12 +78,27 @@ class _HTTPServer(basehttp.ThreadedWSGIServer):
         super().handle_error(request, client_address)
 
 
+class _QuietFakeApis(logging.Filter):
+    """Expected 4xx answers of the fake APIs are not warnings of this Django site."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        path = getattr(request, "path", "") or ""
+        return not path.startswith(("/zoom/", "/hubspot/", "/_sandbox/"))
+
+
+_QUIET = _QuietFakeApis()
+
+
 def sandbox_app() -> Any:
     """The WSGI application the sandbox serves (Django + the sandbox middleware)."""
     from django.conf import settings
     from django.core.wsgi import get_wsgi_application
 
     app = get_wsgi_application()
+    request_logger = logging.getLogger("django.request")
+    if _QUIET not in request_logger.filters:
+        request_logger.addFilter(_QUIET)
     if "sandbox" not in settings.INSTALLED_APPS:
         raise RuntimeError(
             "The sandbox app is not installed: set ZOOMSYNC_SANDBOX=1 in the environment "
