@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from connector.models import Portal, SyncMode
+from django.db.models import QuerySet
+
+from connector.models import Portal, SyncMode, SyncRun, Webinar, ZoomUser
 from connector.services.sync_settings import email_domain, email_normalize, sync_settings_export
 
 
@@ -69,3 +71,21 @@ def sync_rules_get(*, portal: Portal) -> SyncRules:
 
 def portals_for_user(*, user: object) -> list[Portal]:
     return list(Portal.objects.filter(portalmembership__user=user).order_by("hub_id"))
+
+
+# --- sync reads (E1) ---------------------------------------------------------------------
+
+
+def synced_webinars(*, portal: Portal) -> QuerySet[Webinar]:
+    """Webinars of the portal's Zoom accounts that passed every rule at the latest pull."""
+    return Webinar.objects.filter(account__portal=portal, skip_reason="").order_by("start_time", "webinar_id")
+
+
+def zoom_user_domains(*, portal: Portal) -> list[str]:
+    """R6's picker: the email domains of the portal's Zoom users, sorted, without duplicates."""
+    emails = ZoomUser.objects.filter(account__portal=portal).values_list("email", flat=True)
+    return sorted({d for d in (email_domain(e) for e in emails) if d})
+
+
+def sync_runs_recent(*, portal: Portal, limit: int = 20) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(portal=portal).order_by("-created_at")[:limit]

@@ -187,3 +187,13 @@ def test_cancelled_registrant_no_longer_counts(sandbox):
     sync_pull(portal)
     assert Registrant.objects.get(registrant_id="r_2").status == "cancelled"
     assert not PersonStats.objects.filter(email="bob@example.org").exists()
+
+
+def test_r6_picker_domains_and_synced_webinars_selectors(sandbox):
+    from connector.selectors import synced_webinars, zoom_user_domains
+
+    portal = connect(sandbox, scenario_copy())
+    sync_settings_import(portal=portal, document={"excluded_host_domains": ["partner.example"]})
+    sync_pull(portal)
+    assert zoom_user_domains(portal=portal) == ["acme.com", "partner.example"]
+    assert [w.webinar_id for w in synced_webinars(portal=portal)] == ["81000000001"]
