@@ -1,0 +1,296 @@
+"""Recordings and transcripts (R6, R9, R20): pull them per session, and turn them into one
+`Zoom: Recording available` event per person and session.
+
+Pull (`recordings_pull`, per synced webinar, called by the pull after the webinar's sessions):
+- the host's rules are checked first: R6 (host's domain excluded for recordings) before R9
+  (the host's "sync recordings and transcripts" switch, off by default). When either stops
+  the host, Zoom is not asked at all (no call, no URL stored) and every held session of the
+  webinar is reported as a recording skip with the reason, subject = the session's UUID
+  (a recurring webinar has one recording per session). A session is counted whether or not
+  Zoom holds a recording for it: we deliberately do not look.
+- otherwise every held session without a Recording is looked up (GET
+  /meetings/{uuid}/recordings). Recordings take time to process, so a session still without
+  one is looked up again on later syncs until RECORDING_WAIT after it ended; a recording whose
+  files are still processing is looked up again too.
+
+Events (`recording_events_build`, called by push for each group of linked contacts): for every
+stored recording whose host passes R6/R9 *today* (rules may change after a pull), each person
+who registered for (approved/pending) or attended that session gets one event with tokens
+webinar_id, topic, start_time, recording_url (the share URL) and transcript_url ("" when the
+recording has no TRANSCRIPT file). Only linked contacts are given, so R7/R12/R13/R14 are
+already decided. The `marketing_events` sink has no recording concept: recording events go to
+`timeline` and `app_events` only.
+
+`recordings.synced` in the report (INTERFACES.md §6) is the number of recordings (sessions)
+for which this run sent at least one recording event (`recordings_synced_count`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from connector.clients.errors import BadRequest, Forbidden, NotFound
+from connector.models import (
+    OutboxItem,
+    OutboxKind,
+    OutboxStatus,
+    ParticipantRow,
+    Portal,
+    Recording,
+    Registrant,
+    Session,
+    SkipReason,
+    SyncRun,
+    Webinar,
+    ZoomAccount,
+)
+from connector.services.compute import COUNTED_REGISTRATION_STATUSES, session_attendance
+
+if TYPE_CHECKING:
+    from connector.clients.zoom import ZoomClient
+    from connector.selectors import SyncRules
+    from connector.services.events import PersonEvent
+    from connector.services.report import SyncReport
+
+logger = logging.getLogger("zoomsync.recordings")
+
+KIND_RECORDING = "recording"
+# Zoom usually finishes a cloud recording within hours; look for one this long after the
+# session ended, then stop asking (a `full` sync asks again).
+RECORDING_WAIT = dt.timedelta(hours=48)
+RECURRING_TYPES = (6, 9)
+# Sinks that carry recording events; marketing events only know register/attend/cancel.
+RECORDING_SINKS = ("timeline", "app_events")
+
+
+def recording_skip_reason(*, rules: SyncRules, host_email: str) -> str:
+    """"" when the host's recordings sync, else the SkipReason (R6 before R9)."""
+    if rules.recording_domain_excluded(host_email):
+        return SkipReason.RECORDING_DOMAIN_EXCLUDED  # R6
+    if not rules.recordings_enabled(host_email):
+        return SkipReason.RECORDINGS_OFF  # R9
+    return ""
+
+
+def _session_end(session: Session, webinar: Webinar) -> dt.datetime | None:
+    if session.end_time is not None:
+        return session.end_time
+    minutes = session.scheduled_duration_minutes or webinar.duration_minutes or 0
+    return session.start_time + dt.timedelta(minutes=minutes) if session.start_time else None
+
+
+def _recording_fields(body: dict[str, Any]) -> tuple[str, str] | None:
+    """(share_url, transcript_url) of a recordings answer; None when not ready yet."""
+    files = [f for f in body.get("recording_files") or [] if isinstance(f, dict)]
+    if not files:
+        return None
+    if any(str(f.get("status") or "completed").lower() == "processing" for f in files):
+        return None  # still processing: look again on a later sync
+    share_url = body.get("share_url") or next(
+        (f.get("play_url") for f in files if f.get("file_type") == "MP4" and f.get("play_url")),
+        next((f.get("play_url") for f in files if f.get("play_url")), ""),
+    )
+    if not share_url:
+        return None
+    transcript = next(
+        (f.get("play_url") or f.get("download_url") or "" for f in files if f.get("file_type") == "TRANSCRIPT"), ""
+    )
+    return str(share_url)[:1000], str(transcript)[:1000]
+
+
+def recordings_pull(
+    *,
+    account: ZoomAccount,
+    client: ZoomClient,
+    webinar: Webinar,
+    rules: SyncRules,
+    report: SyncReport,
+    full: bool = False,
+) -> None:
+    """Store the cloud recording of each held session of a synced webinar (see the module
+    docstring). Counts `pulled["recordings"]` for every recording read from Zoom."""
+    now = timezone.now()
+    sessions = list(webinar.sessions.select_related("recording").order_by("start_time", "pk"))
+    reason = recording_skip_reason(rules=rules, host_email=webinar.host_email)
+    if reason:
+        for session in sessions:
+            end = _session_end(session, webinar)
+            if end is not None and end > now:
+                continue  # not over yet: nothing to skip
+            report.skip(
+                kind="recording",
+                reason=reason,
+                subject=session.uuid,
+                detail=f"webinar {webinar.webinar_id} {webinar.topic}; host {webinar.host_email}"[:500],
+            )
+        return
+    for session in sessions:
+        has_recording = hasattr(session, "recording")
+        end = _session_end(session, webinar)
+        if end is not None and end > now:
+            continue  # a recording exists only after the session
+        if not full:
+            if has_recording:
+                continue
+            if session.recording_checked_at is not None and end is not None and session.recording_checked_at > end + RECORDING_WAIT:
+                continue  # looked long enough after the session: there is none
+        try:
+            body = client.recordings_get(session.uuid)
+        except (Forbidden, BadRequest, NotFound) as exc:
+            # No recording scope, or a UUID Zoom no longer knows: try again on a later sync.
+            logger.info("recordings of %s (account %s) not readable: %s", session.uuid, account.account_id, exc)
+            continue
+        Session.objects.filter(pk=session.pk).update(recording_checked_at=now)
+        if not body:
+            continue
+        fields = _recording_fields(body)
+        if fields is None:
+            continue
+        report.pulled["recordings"] += 1
+        share_url, transcript_url = fields
+        Recording.objects.update_or_create(
+            session=session, defaults={"share_url": share_url, "transcript_url": transcript_url}
+        )
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def _registered_for(reg: dict[str, Any], session: Session, webinar: Webinar, end: dt.datetime | None) -> bool:
+    """Did this registration cover this session? Chosen occurrences when Zoom told us; else a
+    recurring webinar's registration covers the sessions that ended after it was made."""
+    occurrence_ids = reg["occurrence_ids"] or []
+    if occurrence_ids and session.occurrence_id:
+        return session.occurrence_id in {str(o) for o in occurrence_ids}
+    if webinar.webinar_type in RECURRING_TYPES and reg["create_time"] is not None and end is not None:
+        return reg["create_time"] <= end
+    return True
+
+
+def recording_events_build(
+    *, portal: Portal, webinars: QuerySet[Webinar], contacts: dict[str, str], rules: SyncRules
+) -> list[PersonEvent]:
+    """One `Zoom: Recording available` event per linked person ({email: contact id}) and
+    recorded session they registered for or attended (R20)."""
+    from connector.services.events import PersonEvent, event_id_for
+    from connector.services.hubspot_schema import TEMPLATE_RECORDING
+
+    if not contacts:
+        return []
+    recordings = [
+        r
+        for r in Recording.objects.filter(session__webinar__in=webinars).select_related("session__webinar")
+        if not recording_skip_reason(rules=rules, host_email=r.session.webinar.host_email)
+    ]
+    if not recordings:
+        return []
+    emails = list(contacts)
+    webinar_pks = {r.session.webinar_id for r in recordings}
+    regs: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for reg in Registrant.objects.filter(
+        webinar_id__in=webinar_pks, email__in=emails, status__in=COUNTED_REGISTRATION_STATUSES
+    ).values("webinar_id", "email", "occurrence_ids", "create_time"):
+        regs[reg["webinar_id"]].append(reg)
+    rows: dict[tuple[int, str], list[tuple[dt.datetime | None, dt.datetime | None]]] = defaultdict(list)
+    for session_id, email, join, leave in (
+        ParticipantRow.objects.filter(session_id__in=[r.session_id for r in recordings], email__in=emails)
+        .order_by("session_id", "email", "join_time")
+        .values_list("session_id", "email", "join_time", "leave_time")
+    ):
+        rows[(session_id, email)].append((join, leave))
+
+    events: list[PersonEvent] = []
+    for recording in sorted(recordings, key=lambda r: r.session_id):
+        session = recording.session
+        webinar = session.webinar
+        end = _session_end(session, webinar)
+        people = {reg["email"] for reg in regs.get(webinar.pk, []) if _registered_for(reg, session, webinar, end)}
+        for (session_id, email), intervals in rows.items():
+            if session_id != session.pk or email in people:
+                continue
+            attended = session_attendance(
+                session_start=session.start_time,
+                session_end=session.end_time,
+                scheduled_minutes=session.scheduled_duration_minutes or webinar.duration_minutes,
+                rows=intervals,
+            )
+            if attended is not None:  # attended = more than zero seconds (§5)
+                people.add(email)
+        start = session.start_time or webinar.start_time
+        for email in sorted(people):
+            events.append(
+                PersonEvent(
+                    kind=KIND_RECORDING,
+                    event_id=event_id_for(
+                        portal=portal, kind=KIND_RECORDING, webinar_id=webinar.webinar_id, session_uuid=session.uuid, email=email
+                    ),
+                    email=email,
+                    contact_id=contacts[email],
+                    template=TEMPLATE_RECORDING,
+                    # The recording becomes available after the session.
+                    timestamp=end or start or recording.pulled_at,
+                    tokens={
+                        "webinar_id": webinar.webinar_id,
+                        "topic": webinar.topic,
+                        "start_time": str(int(start.timestamp() * 1000)) if start else "",
+                        "recording_url": recording.share_url,
+                        "transcript_url": recording.transcript_url,
+                    },
+                    webinar_pk=webinar.pk,
+                    session_pk=session.pk,
+                )
+            )
+    return events
+
+
+def recording_outbox_items(
+    *,
+    portal: Portal,
+    run: SyncRun | None,
+    webinars: QuerySet[Webinar],
+    contacts: dict[str, str],
+    rules: SyncRules,
+    sinks: Iterable[str],
+) -> list[OutboxItem]:
+    """Outbox rows of the recording events of `contacts`, on the sinks that carry them. Each
+    row remembers its session's UUID, so the report can count recordings synced."""
+    from connector.services.events import EventFacts, event_outbox_items
+
+    sinks = [s for s in sinks if s in RECORDING_SINKS]
+    if not sinks:
+        return []
+    events = recording_events_build(portal=portal, webinars=webinars, contacts=contacts, rules=rules)
+    if not events:
+        return []
+    session_uuids = dict(Session.objects.filter(pk__in={e.session_pk for e in events}).values_list("pk", "uuid"))
+    uuid_of = {e.event_id: session_uuids.get(e.session_pk or 0, "") for e in events}
+    items = event_outbox_items(portal=portal, run=run, facts=EventFacts(events=events), sinks=sinks)
+    for item in items:
+        item.payload["session_uuid"] = uuid_of.get(item.dedupe_key, "")
+    return items
+
+
+def recordings_synced_count(*, portal: Portal, since: dt.datetime) -> int:
+    """Recordings (sessions) with at least one recording event sent since `since` (this run),
+    on the first sink that carries recordings (the one the report counts)."""
+    kinds = [OutboxKind.TIMELINE_EVENT, OutboxKind.APP_EVENT]
+    sent = (
+        OutboxItem.objects.filter(
+            portal=portal,
+            kind__in=kinds,
+            status=OutboxStatus.SENT,
+            sent_at__gte=since,
+            payload__report_kind=KIND_RECORDING,
+            last_error="",  # "already in HubSpot": sent by an earlier run
+        )
+        .values_list("payload__session_uuid", flat=True)
+        .distinct()
+    )
+    return len(set(sent))
