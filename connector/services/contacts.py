@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from connector.clients.errors import BadRequest
 from connector.clients.hubspot import HubSpotClient, existing_contact_id
 from connector.models import (
     ContactLink,
@@ -158,6 +159,21 @@ def _links_pushed(*, portal: Portal, pushed: dict[str, dict[str, str]]) -> None:
         ContactLink.objects.filter(portal=portal, email=email).update(pushed_properties=props)
 
 
+def _bisect(
+    *, ctx: PushContext, items: list[OutboxItem], exc: BadRequest, send: Callable[..., None]
+) -> None:
+    """HubSpot rejects a whole batch (400) for one invalid input (a malformed email, a value
+    of the wrong type): split it until the bad input is alone, then that one is a permanent
+    per-item error and every other input still goes through."""
+    if len(items) == 1:
+        with transaction.atomic():
+            outbox_mark_failed(item=items[0], error=exc.message or str(exc), report=ctx.report)
+        return
+    half = len(items) // 2
+    send(ctx=ctx, items=items[:half])
+    send(ctx=ctx, items=items[half:])
+
+
 # --- creates -------------------------------------------------------------------------
 
 
@@ -186,7 +202,11 @@ def contacts_create_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
     by_email = {i.payload["email"]: i for i in items}
     by_trace = {str(i.pk): i for i in items}
     inputs = [{"properties": i.payload["properties"], "objectWriteTraceId": str(i.pk)} for i in items]
-    result = ctx.client.contacts_batch_create(inputs)
+    try:
+        result = ctx.client.contacts_batch_create(inputs)
+    except BadRequest as exc:
+        _bisect(ctx=ctx, items=items, exc=exc, send=contacts_create_send)
+        return
 
     created: dict[str, str] = {}
     for contact in result.results:
@@ -316,7 +336,15 @@ def contacts_update_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
         latest[item.payload["id"]] = item
     dropped = [i for i in items if latest[i.payload["id"]] is not i]
     batch = list(latest.values())
-    result = ctx.client.contacts_batch_update([{"id": i.payload["id"], "properties": i.payload["properties"]} for i in batch])
+    try:
+        result = ctx.client.contacts_batch_update(
+            [{"id": i.payload["id"], "properties": i.payload["properties"]} for i in batch]
+        )
+    except BadRequest as exc:
+        with transaction.atomic():
+            outbox_mark_sent(items=dropped, note="superseded by a later update")
+        _bisect(ctx=ctx, items=batch, exc=exc, send=contacts_update_send)
+        return
     done = {str(r.get("id")) for r in result.results}
     gone: set[str] = set()
     failed: dict[str, str] = {}
