@@ -214,3 +214,39 @@ def test_admin_configures_and_syncs_in_the_browser(page, live_server, connected)
     # --- log out --------------------------------------------------------------------------------
     page.get_by_role("button", name="Log out").click()
     assert page.get_by_text("You are logged out").is_visible()
+
+
+def test_run_progress_updates_live_without_reload(page, live_server, transactional_db, django_user_model):
+    """A run on a worker: the run page polls its JSON endpoint and shows progress as it moves,
+    then the finished run with its counts, without the admin pressing reload."""
+    from django.utils import timezone
+
+    from connector.models import Portal, PortalMembership, SyncRun
+
+    portal = Portal.objects.create(hub_id=4242, name="Worker Co")
+    user = django_user_model.objects.create_user(username="ops", password="correct-horse-battery")
+    PortalMembership.objects.create(user=user, portal=portal)
+    run = SyncRun.objects.create(portal=portal, status="running", started_at=timezone.now(),
+                                 progress={"phase": "pull webinars", "done": 1, "total": 4})
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/portals/4242/runs/{run.id}/")
+    page.get_by_label("Username").fill("ops")
+    page.get_by_label("Password").fill("correct-horse-battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"**/runs/{run.id}/")
+    assert page.locator("#progress-count").inner_text() == "1 / 4"
+    page.evaluate("window.__same_page = true")  # disappears if the page is reloaded
+
+    SyncRun.objects.filter(pk=run.pk).update(progress={"phase": "push contacts", "done": 3, "total": 4})
+    page.wait_for_function("document.getElementById('progress-count').textContent === '3 / 4'", timeout=15_000)
+    assert page.locator("#progress-phase").inner_text() == "push contacts"
+    assert page.evaluate("window.__same_page === true")
+    shot(page, "08b-run-progress")
+
+    SyncRun.objects.filter(pk=run.pk).update(
+        status="succeeded", finished_at=timezone.now(),
+        report={"webinars": {"synced": 2, "skipped": {}}, "people": {"contacts_created": 5, "contacts_updated": 1, "skipped": {}}},
+    )
+    page.locator("#run-finished").wait_for(timeout=15_000)
+    assert counts(page)["contacts_created"] == 5
+    assert page.locator("#run-status").inner_text() == "succeeded"

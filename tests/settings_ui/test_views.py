@@ -421,3 +421,11 @@ def test_connections_page(client_alice, member_portal, zoom_account):
     assert "refresh token revoked" in body and "HubSpot refused the refresh token" in body
     assert "/zoom/connect?portal=62515&amp;business_unit=101" in body
     assert "/hubspot/install" in body
+
+
+def test_audit_log_page_shows_per_user_change_in_words(client_alice, member_portal, webinars):
+    client_alice.post(url("zoom-user", member_portal, email="host@acme.com"),
+                      {"sync_new_webinars_by_default": "on", "sync_recordings": "on", "webinar_81000000002": "on"})
+    body = client_alice.get(url("audit-log", member_portal)).content.decode()
+    assert "new webinars by default: on, recordings: on" in body
+    assert "webinars.81000000001" in body and "sync: off" in body
