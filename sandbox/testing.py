@@ -5,11 +5,15 @@
   Load a world with `sandbox.load("demo")` / `sandbox.load({...})`; change knobs with
   `sandbox.configure(rate_limits=False, latency_ms=5, ...)`.
 - `sandbox_demo`: like `sandbox`, with the built-in demo scenario loaded.
+- `contract_recorder`: a factory `attach(session) -> ContractRecorder` validating every
+  exchange of a `requests.Session` against the official specs; skips when the specs are absent
+  (fails instead when REQUIRE_SPECS=1). Call `recorder.assert_clean()` at the end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -30,6 +34,14 @@ def sandbox_server_session() -> Iterator[SandboxServer]:
 def sandbox(sandbox_server_session: SandboxServer) -> SandboxServer:
     sandbox_server_session.reset()
     return sandbox_server_session
+
+
+@pytest.fixture
+def contract_recorder() -> Callable[[Any], Any]:
+    from sandbox.contract import ContractRecorder, specs_require
+
+    specs_require()
+    return ContractRecorder.attach
 
 
 @pytest.fixture
