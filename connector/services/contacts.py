@@ -201,7 +201,10 @@ def contacts_create_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
     """
     by_email = {i.payload["email"]: i for i in items}
     by_trace = {str(i.pk): i for i in items}
-    inputs = [{"properties": i.payload["properties"], "objectWriteTraceId": str(i.pk)} for i in items]
+    # `associations` is required by the spec (SimplePublicObjectInputForCreate), even empty.
+    inputs = [
+        {"properties": i.payload["properties"], "associations": [], "objectWriteTraceId": str(i.pk)} for i in items
+    ]
     try:
         result = ctx.client.contacts_batch_create(inputs)
     except BadRequest as exc:
