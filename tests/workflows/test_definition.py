@@ -127,3 +127,29 @@ def test_openapi_schema_includes_the_action_endpoint(client):
     assert {"200", "401", "429"} <= set(operation["responses"])
     request_schema = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert "callbackId" in schema["components"]["schemas"][request_schema]["properties"]
+
+
+def test_publish_workflow_action_against_the_sandbox_creates_then_updates(sandbox, db, settings):
+    """The command through the fake HubSpot's automation v4 API (developer key auth)."""
+    from connector.models import Portal
+
+    sandbox.load({"hubspot": {"portal_id": 62515}, "zoom": {"accounts": []}})
+    Portal.objects.create(hub_id=62515, api_base=sandbox.hubspot_api_base, access_token="x")
+    settings.HUBSPOT_APP_ID = APP_ID
+    settings.HUBSPOT_DEVELOPER_API_KEY = "dev-key"
+
+    out = StringIO()
+    call_command("publish_workflow_action", "--portal", "62515", stdout=out)
+    assert "Created action definition" in out.getvalue()
+    call_command("publish_workflow_action", "--portal", "62515", stdout=out)
+    assert "Updated action definition" in out.getvalue()
+
+    listed = sandbox.session.get(
+        f"{sandbox.hubspot_api_base}/automation/v4/actions/{APP_ID}", params={"hapikey": "dev-key"}, timeout=10
+    ).json()["results"]
+    (definition,) = listed  # created once, then updated: never two
+    assert definition["actionUrl"] == f"{PUBLIC_URL}/workflows/add-to-zoom-webinar"
+    assert definition["published"] is True
+    assert definition["revisionId"] == "2"
+    assert definition["objectRequestOptions"] == {"properties": ["email", "firstname", "lastname"]}
+    assert [f["typeDefinition"]["name"] for f in definition["inputFields"]] == ["webinarId"]

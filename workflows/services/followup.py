@@ -6,6 +6,8 @@ import logging
 
 from django.conf import settings
 
+from connector.models import Portal
+
 logger = logging.getLogger("zoomsync.workflows")
 
 
@@ -19,7 +21,7 @@ def sync_after_registration_enabled() -> bool:
 
 
 def portal_sync_request(*, portal_id: int) -> bool:
-    """Queue the sync engine's portal sync; True when it was queued."""
+    """Queue the sync engine's portal sync (a SyncRun with trigger "workflow"); True when queued."""
     if not sync_after_registration_enabled():
         logger.info(
             "portal %s: no sync queued after a workflow registration (Celery is eager or "
@@ -27,16 +29,27 @@ def portal_sync_request(*, portal_id: int) -> bool:
             portal_id,
         )
         return False
-    try:
-        from connector.tasks import portal_sync_task  # provided by the sync engine
-    except ImportError:
-        logger.warning(
-            "portal %s: connector.tasks.portal_sync_task is not available; the registration "
-            "will be picked up by the next scheduled sync",
-            portal_id,
-        )
+    portal = Portal.objects.filter(pk=portal_id).first()
+    if portal is None or not portal.is_active:
+        logger.info("portal %s is gone or not connected: no sync after registration", portal_id)
         return False
     try:
+        from connector.services.sync import sync_run_start  # provided by the sync engine
+    except ImportError:
+        sync_run_start = None
+    try:
+        if sync_run_start is not None:
+            sync_run_start(portal=portal, trigger="workflow")
+            return True
+        try:
+            from connector.tasks import portal_sync_task
+        except ImportError:
+            logger.warning(
+                "portal %s: the sync engine's portal_sync_task is not available; the registration "
+                "will be picked up by the next scheduled sync",
+                portal_id,
+            )
+            return False
         portal_sync_task.delay(portal_id=portal_id)
     except Exception:
         # The registration is done and recorded; a failed enqueue must not undo the answer.
