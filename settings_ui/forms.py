@@ -4,7 +4,7 @@ changes; storing goes through settings_ui.services (and so through sync_settings
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -124,8 +124,8 @@ class GlobalSettingsForm(forms.Form):
             kwargs["initial"] = initial
         super().__init__(*args, **kwargs)
         names = user_names or {}
-        self.fields["selected_users"].choices = [(e, f"{e} · {names[e]}" if names.get(e) else e) for e in user_emails]
-        self.fields["excluded_recording_domains_picked"].choices = [(d, d) for d in user_domains]
+        cast(forms.MultipleChoiceField, self.fields["selected_users"]).choices = [(e, f"{e} · {names[e]}" if names.get(e) else e) for e in user_emails]
+        cast(forms.MultipleChoiceField, self.fields["excluded_recording_domains_picked"]).choices = [(d, d) for d in user_domains]
 
     def clean_selected_users_other(self) -> list[str]:
         errors, out = [], []
@@ -141,7 +141,7 @@ class GlobalSettingsForm(forms.Form):
         return out
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("sync_mode") == SyncMode.SELECTED and not (
             data.get("selected_users") or data.get("selected_users_other")
         ):
@@ -193,7 +193,7 @@ class UserSettingsForm(forms.Form):
         return [(row, self[f"webinar_{row.webinar.webinar_id}"]) for row in self.webinar_rows]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for row in self.webinar_rows:
             name = f"webinar_{row.webinar.webinar_id}"
             if not row.syncable and data.get(name):
@@ -246,7 +246,7 @@ class SettingsImportForm(forms.Form):
     MAX_BYTES = 1_000_000
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         text = data.get("document") or ""
         upload = data.get("file")
         if upload is not None:
@@ -257,8 +257,9 @@ class SettingsImportForm(forms.Form):
             except UnicodeDecodeError as exc:
                 raise ValidationError("The file is not UTF-8 text.") from exc
             # Keep what was uploaded in the textarea, so nothing is lost if it is refused.
-            self.data = self.data.copy()
-            self.data["document"] = text
+            kept = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict
+            kept["document"] = text
+            self.data = kept
         if not text.strip():
             raise ValidationError("Choose a file or paste a settings document.")
         try:

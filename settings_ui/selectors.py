@@ -81,10 +81,10 @@ def zoom_users_list(*, portal: Portal, rules: SyncRules | None = None) -> list[Z
 
 def zoom_user_domains(*, portal: Portal) -> list[str]:
     """R6: the domains of the account's Zoom users, the pick list for recording exclusions."""
-    try:  # the sync engine may offer the same read; prefer it so both agree
-        from connector.selectors import zoom_user_domains as engine_domains  # type: ignore[attr-defined]
-    except ImportError:
-        engine_domains = None
+    import connector.selectors
+
+    # The sync engine offers the same read; prefer it so both agree.
+    engine_domains = getattr(connector.selectors, "zoom_user_domains", None)
     if engine_domains is not None:
         return sorted(engine_domains(portal=portal))
     emails = ZoomUser.objects.filter(account__portal=portal).values_list("email", flat=True)
@@ -285,22 +285,24 @@ def webinar_attendance_series(*, portal: Portal, limit: int = 12) -> list[dict[s
     ]
 
 
-def _union_seconds(intervals: list[tuple[datetime, datetime]], start: datetime, end: datetime) -> float:
+def _union_seconds(
+    intervals: list[tuple[datetime | None, datetime | None]], start: datetime, end: datetime
+) -> float:
     """INTERFACES.md §5: the union of [join, leave] intervals clipped to the session."""
-    clipped = sorted((max(a, start), min(b, end)) for a, b in intervals if a and b)
+    clipped = sorted((max(a, start), min(b, end)) for a, b in intervals if a is not None and b is not None)
     total = 0.0
-    cur_a = cur_b = None
+    current: tuple[datetime, datetime] | None = None
     for a, b in clipped:
         if b <= a:
             continue
-        if cur_b is None or a > cur_b:
-            if cur_b is not None:
-                total += (cur_b - cur_a).total_seconds()
-            cur_a, cur_b = a, b
+        if current is None or a > current[1]:
+            if current is not None:
+                total += (current[1] - current[0]).total_seconds()
+            current = (a, b)
         else:
-            cur_b = max(cur_b, b)
-    if cur_b is not None:
-        total += (cur_b - cur_a).total_seconds()
+            current = (current[0], max(current[1], b))
+    if current is not None:
+        total += (current[1] - current[0]).total_seconds()
     return total
 
 
@@ -321,7 +323,7 @@ def webinar_attendance_percentages(*, portal: Portal, webinar_id: str) -> list[f
         length = (end - start).total_seconds()
         if length <= 0:
             continue
-        by_email: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+        by_email: dict[str, list[tuple[datetime | None, datetime | None]]] = defaultdict(list)
         for row in ParticipantRow.objects.filter(session=s).exclude(email=""):
             by_email[row.email].append((row.join_time, row.leave_time))
         for intervals in by_email.values():

@@ -86,7 +86,7 @@ def global_settings(request: HttpRequest, portal: Portal) -> HttpResponse:
     users = selectors.zoom_users_list(portal=portal, rules=rules)
     user_emails = [u.email for u in users if u.known]
     domains = selectors.zoom_user_domains(portal=portal)
-    kwargs = {"user_emails": user_emails, "user_domains": domains, "user_names": {u.email: u.name for u in users}}
+    kwargs: dict[str, Any] = {"user_emails": user_emails, "user_domains": domains, "user_names": {u.email: u.name for u in users}}
     if request.method == "POST":
         form = GlobalSettingsForm(request.POST, **kwargs)
         if form.is_valid():
