@@ -46,7 +46,8 @@ class ActionRequestInputSerializer(serializers.Serializer):
         max_length=200, validators=[ProhibitNullCharactersValidator()]
     )
     origin = OriginInputSerializer()
-    context = serializers.JSONField(required=False)
+    # Declared fields are popped off the class by DRF, so this does not shadow Serializer.context.
+    context = serializers.JSONField(required=False)  # type: ignore[assignment]
     object = ObjectInputSerializer(required=False)
     inputFields = InputFieldsInputSerializer(required=False)  # noqa: N815
 

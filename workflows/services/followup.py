@@ -34,12 +34,12 @@ def portal_sync_request(*, portal_id: int) -> bool:
         logger.info("portal %s is gone or not connected: no sync after registration", portal_id)
         return False
     try:
-        from connector.services.sync import sync_run_start  # provided by the sync engine
+        from connector.services import sync as sync_engine  # provided by the sync engine
     except ImportError:
-        sync_run_start = None
+        sync_engine = None  # type: ignore[assignment]
     try:
-        if sync_run_start is not None:
-            sync_run_start(portal=portal, trigger="workflow")
+        if sync_engine is not None and hasattr(sync_engine, "sync_run_start"):
+            sync_engine.sync_run_start(portal=portal, trigger="workflow")
             return True
         try:
             from connector.tasks import portal_sync_task

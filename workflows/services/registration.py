@@ -339,7 +339,8 @@ def _registration_run(request: _Request, *, execution: ActionExecution) -> tuple
         if request.email.lower() in _host_emails(client=client, webinar=webinar, account=account):
             raise finish(ErrorCode.HOST_CANNOT_REGISTER, HOST_CANNOT_REGISTER_MESSAGE)
 
-        settings_ = webinar.get("settings") if isinstance(webinar.get("settings"), Mapping) else {}
+        raw_settings = webinar.get("settings")
+        settings_: Mapping[str, Any] = raw_settings if isinstance(raw_settings, Mapping) else {}
         if str(settings_.get("approval_type", "")) == "2":  # 2 = no registration required
             raise finish(
                 ErrorCode.REGISTRATION_CLOSED,
