@@ -63,6 +63,23 @@ def scenario(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 @require_http_methods(["POST"])
+def zoom(request: HttpRequest) -> JsonResponse:
+    """Extension: replace only Zoom's state with the body's `zoom` part; HubSpot's stays."""
+    try:
+        body = _body(request)
+    except json.JSONDecodeError as exc:
+        return _error(400, f"body is not valid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _error(400, "a scenario is a JSON object")
+    try:
+        world = sandbox_state_module.zoom_replace(body)
+    except ScenarioError as exc:
+        return _error(400, str(exc), path=exc.path)
+    return JsonResponse({"loaded": True, **_summary(world)})
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
 def reset(request: HttpRequest) -> JsonResponse:
     sandbox_state_module.reset()
     return JsonResponse({"reset": True})

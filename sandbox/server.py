@@ -204,6 +204,10 @@ class SandboxServer:
             body = {"name": str(scenario)}
         return self._control("POST", "scenario", json=body)
 
+    def load_zoom(self, scenario: dict[str, Any]) -> dict[str, Any]:
+        """Replace only Zoom's state with the scenario's `zoom` part (HubSpot's state stays)."""
+        return self._control("POST", "zoom", json=scenario)
+
     def reset(self) -> dict[str, Any]:
         return self._control("POST", "reset")
 

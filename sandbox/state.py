@@ -102,3 +102,21 @@ def load(scenario: dict[str, Any] | str) -> SandboxState:
                     adopt(old.hubspot)
         _state = new
     return new
+
+
+def zoom_replace(scenario: dict[str, Any]) -> SandboxState:
+    """Replace only the fake Zoom with the `zoom` part of a scenario (extension, issue 5).
+
+    HubSpot's state, the call counters and the Zoom tokens of accounts still there stay, so a
+    test can change what Zoom holds between two syncs (a recording processed, a registration
+    cancelled, a webinar moved) and see what the next sync does to HubSpot.
+    """
+    from sandbox.scenario import keys_check, scenario_load
+
+    keys_check(scenario, allowed=("hubspot", "zoom"), path="")
+    new_zoom = scenario_load({"zoom": scenario.get("zoom") or {}}).zoom
+    world = sandbox_state()
+    with world.lock:
+        new_zoom.adopt_tokens(world.zoom)
+        world.zoom = new_zoom
+    return world

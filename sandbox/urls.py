@@ -24,6 +24,7 @@ def _csrf_exempt_all(patterns: list[Any]) -> list[Any]:
 urlpatterns = [
     path("_sandbox/scenario", control.scenario, name="sandbox-scenario"),
     path("_sandbox/reset", control.reset, name="sandbox-reset"),
+    path("_sandbox/zoom", control.zoom, name="sandbox-zoom"),
     path("_sandbox/token", control.token, name="sandbox-token"),
     path("_sandbox/calls", control.calls, name="sandbox-calls"),
     path("_sandbox/state", control.state, name="sandbox-state"),

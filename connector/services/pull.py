@@ -26,7 +26,6 @@ from django.utils.dateparse import parse_datetime
 from connector.clients.errors import ApiError, BadRequest, Forbidden, NotFound
 from connector.models import (
     ParticipantRow,
-    Recording,
     Registrant,
     Session,
     SkipReason,
@@ -34,6 +33,7 @@ from connector.models import (
     ZoomAccount,
     ZoomUser,
 )
+from connector.services.recordings import recordings_pull
 from connector.services.sync_settings import email_normalize
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ WRITE_PAGE = 300  # Zoom's page size: one bulk write per page read
 # Zoom needs a while after a session ends to finish its participant report ("duration 0 if
 # called too early"): a session is only marked complete once it ended this long ago.
 SETTLE = dt.timedelta(minutes=getattr(settings, "ZOOMSYNC_PARTICIPANTS_SETTLE_MINUTES", 10))
-# Recordings appear some time after a session; keep looking for one this long.
-RECORDING_WAIT = dt.timedelta(hours=48)
 ZOOM_EVENT_WEBINAR_SESSION_TYPE = 2
 # The Events API lists one status at a time (default "upcoming"): a webinar of a past, draft
 # or cancelled event is still a Zoom Events webinar (R2).
@@ -345,7 +343,6 @@ class AccountPull:
                 )
             if self.full or not session.participants_complete:
                 self.session_participants_pull(session)
-            self.session_recording_pull(webinar, session)
 
     def _occurrences(self, webinar: Webinar) -> list[dict[str, Any]]:
         try:
@@ -433,45 +430,6 @@ class AccountPull:
         )
         self.report.pulled["participant_rows"] += len(page)
 
-    def session_recording_pull(self, webinar: Webinar, session: Session) -> None:
-        """R9/R6: recordings of hosts whose recording sync is on and whose domain is not
-        excluded are pulled; other recordings are counted as skipped with the reason."""
-        if hasattr(session, "recording") and not self.full:
-            return
-        if session.recording_checked_at is not None and not self.full:
-            ended = session.end_time or session.start_time or self.now
-            if session.recording_checked_at - ended > RECORDING_WAIT:
-                return  # looked long enough after the session: there is none
-        try:
-            body = self.client.recordings_get(session.uuid)
-        except (Forbidden, BadRequest) as exc:
-            logger.info("recordings of %s not readable: %s", session.uuid, exc)
-            body = None
-        session.recording_checked_at = timezone.now()
-        session.save(update_fields=["recording_checked_at"])
-        if not body or not body.get("recording_files"):
-            return
-        if not self.rules.recordings_enabled(webinar.host_email):
-            self.report.skip(kind="recording", reason=SkipReason.RECORDINGS_OFF, subject=session.uuid, detail=webinar.topic)
-            return
-        if self.rules.recording_domain_excluded(webinar.host_email):
-            self.report.skip(
-                kind="recording", reason=SkipReason.RECORDING_DOMAIN_EXCLUDED, subject=session.uuid, detail=webinar.topic
-            )
-            return
-        files = body.get("recording_files") or []
-        share_url = body.get("share_url") or next(
-            (f.get("play_url") for f in files if f.get("file_type") == "MP4" and f.get("play_url")), ""
-        )
-        transcript = next(
-            (f.get("play_url") or f.get("download_url") for f in files if f.get("file_type") == "TRANSCRIPT"), ""
-        )
-        Recording.objects.update_or_create(
-            session=session,
-            defaults={"share_url": (share_url or "")[:1000], "transcript_url": (transcript or "")[:1000]},
-        )
-        self.report.pulled["recordings"] += 1
-
     # --- the whole account ---------------------------------------------------------------
 
     def run(self) -> None:
@@ -489,6 +447,10 @@ class AccountPull:
         for n, webinar in enumerate(passing, 1):
             self.progress("pull:webinar data", n, len(passing))
             self.webinar_pull(webinar, listed=webinar.webinar_id in listed)
+            # R6/R9/R20 (issue 5): also for expired webinars, whose recordings arrive later.
+            recordings_pull(
+                account=self.account, client=self.client, webinar=webinar, rules=self.rules, report=self.report, full=self.full
+            )
 
 
 def account_pull(

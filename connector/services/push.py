@@ -61,6 +61,7 @@ from connector.services.events import (
 )
 from connector.services.hubspot_schema import HubSpotSchema, hubspot_schema_ensure
 from connector.services.outbox import BATCH_SIZE, outbox_batches, outbox_enqueue, outbox_supersede
+from connector.services.recordings import recording_outbox_items
 
 if TYPE_CHECKING:
     from connector.selectors import SyncRules
@@ -261,6 +262,17 @@ class _PortalPush:
             with_cancelled="marketing_events" in self.sinks,
         )
         outbox_enqueue(items=event_outbox_items(portal=self.portal, run=self.ctx.run, facts=facts, sinks=self.sinks))
+        # R20 (issue 5): recording events of the same people, on the sinks that carry them.
+        outbox_enqueue(
+            items=recording_outbox_items(
+                portal=self.portal,
+                run=self.ctx.run,
+                webinars=self.webinars,
+                contacts=contacts,
+                rules=self.ctx.rules,
+                sinks=self.sinks,
+            )
+        )
 
     # --- sending -----------------------------------------------------------------------
 

@@ -1,17 +1,18 @@
 """Recordings and transcripts (R6, R9, R20): pull them per session, and turn them into one
 `Zoom: Recording available` event per person and session.
 
-Pull (`recordings_pull`, per synced webinar, called by the pull after the webinar's sessions):
-- the host's rules are checked first: R6 (host's domain excluded for recordings) before R9
-  (the host's "sync recordings and transcripts" switch, off by default). When either stops
-  the host, Zoom is not asked at all (no call, no URL stored) and every held session of the
-  webinar is reported as a recording skip with the reason, subject = the session's UUID
-  (a recurring webinar has one recording per session). A session is counted whether or not
-  Zoom holds a recording for it: we deliberately do not look.
-- otherwise every held session without a Recording is looked up (GET
+Pull (`recordings_pull`, per synced webinar, called by the pull for every synced webinar):
+- every held session without a stored recording is looked up (GET
   /meetings/{uuid}/recordings). Recordings take time to process, so a session still without
   one is looked up again on later syncs until RECORDING_WAIT after it ended; a recording whose
-  files are still processing is looked up again too.
+  files are still processing is looked up again too. A stored recording is not asked again.
+- the host's rules decide what is kept: R6 (host's domain excluded for recordings) before R9
+  (the host's "sync recordings and transcripts" switch, off by default). A recording of a
+  stopped host is kept only as a marker (a Recording with no URLs: nothing of it is stored or
+  sent) and counted as a recording skip with the reason on every sync, subject = the
+  session's UUID (a recurring webinar has one recording per session), so the report counts
+  recordings that exist, and a host whose switch is turned on later gets the URLs read
+  once more.
 
 Events (`recording_events_build`, called by push for each group of linked contacts): for every
 stored recording whose host passes R6/R9 *today* (rules may change after a pull), each person
@@ -117,47 +118,62 @@ def recordings_pull(
     """Store the cloud recording of each held session of a synced webinar (see the module
     docstring). Counts `pulled["recordings"]` for every recording read from Zoom."""
     now = timezone.now()
-    sessions = list(webinar.sessions.select_related("recording").order_by("start_time", "pk"))
     reason = recording_skip_reason(rules=rules, host_email=webinar.host_email)
-    if reason:
-        for session in sessions:
-            end = _session_end(session, webinar)
-            if end is not None and end > now:
-                continue  # not over yet: nothing to skip
+    for session in webinar.sessions.select_related("recording").order_by("start_time", "pk"):
+        recording: Recording | None = getattr(session, "recording", None)
+        end = _session_end(session, webinar)
+        if end is not None and end > now:
+            continue  # a recording exists only after the session
+        marker = recording is not None and not recording.share_url
+        if full or recording is None or (marker and not reason):
+            waited = (
+                recording is None
+                and session.recording_checked_at is not None
+                and end is not None
+                and session.recording_checked_at > end + RECORDING_WAIT
+            )
+            if full or not waited:  # else: looked long enough after the session, there is none
+                recording = _recording_fetch(
+                    account=account, client=client, session=session, recording=recording, reason=reason, report=report
+                )
+        if recording is not None and reason:
             report.skip(
                 kind="recording",
                 reason=reason,
                 subject=session.uuid,
                 detail=f"webinar {webinar.webinar_id} {webinar.topic}; host {webinar.host_email}"[:500],
             )
-        return
-    for session in sessions:
-        has_recording = hasattr(session, "recording")
-        end = _session_end(session, webinar)
-        if end is not None and end > now:
-            continue  # a recording exists only after the session
-        if not full:
-            if has_recording:
-                continue
-            if session.recording_checked_at is not None and end is not None and session.recording_checked_at > end + RECORDING_WAIT:
-                continue  # looked long enough after the session: there is none
-        try:
-            body = client.recordings_get(session.uuid)
-        except (Forbidden, BadRequest, NotFound) as exc:
-            # No recording scope, or a UUID Zoom no longer knows: try again on a later sync.
-            logger.info("recordings of %s (account %s) not readable: %s", session.uuid, account.account_id, exc)
-            continue
-        Session.objects.filter(pk=session.pk).update(recording_checked_at=now)
-        if not body:
-            continue
-        fields = _recording_fields(body)
-        if fields is None:
-            continue
-        report.pulled["recordings"] += 1
-        share_url, transcript_url = fields
-        Recording.objects.update_or_create(
-            session=session, defaults={"share_url": share_url, "transcript_url": transcript_url}
-        )
+
+
+def _recording_fetch(
+    *,
+    account: ZoomAccount,
+    client: ZoomClient,
+    session: Session,
+    recording: Recording | None,
+    reason: str,
+    report: SyncReport,
+) -> Recording | None:
+    """Ask Zoom for one session's recording; store it (URLs only when no rule stops the host)."""
+    try:
+        body = client.recordings_get(session.uuid)
+    except (Forbidden, BadRequest, NotFound) as exc:
+        # No recording scope, or a UUID Zoom no longer knows: try again on a later sync.
+        logger.info("recordings of %s (account %s) not readable: %s", session.uuid, account.account_id, exc)
+        return recording
+    Session.objects.filter(pk=session.pk).update(recording_checked_at=timezone.now())
+    fields = _recording_fields(body) if body else None
+    if fields is None:
+        if recording is not None and not recording.share_url:
+            recording.delete()  # a marker of a recording Zoom no longer has
+            return None
+        return recording  # a recording we sent events for stays (the events happened)
+    report.pulled["recordings"] += 1
+    share_url, transcript_url = fields if not reason else ("", "")  # R6/R9: keep no URL
+    recording, _ = Recording.objects.update_or_create(
+        session=session, defaults={"share_url": share_url, "transcript_url": transcript_url}
+    )
+    return recording
 
 
 # --- events ------------------------------------------------------------------------------
@@ -186,7 +202,9 @@ def recording_events_build(
         return []
     recordings = [
         r
-        for r in Recording.objects.filter(session__webinar__in=webinars).select_related("session__webinar")
+        for r in Recording.objects.filter(session__webinar__in=webinars)
+        .exclude(share_url="")  # markers of recordings a rule stopped at the pull
+        .select_related("session__webinar")
         if not recording_skip_reason(rules=rules, host_email=r.session.webinar.host_email)
     ]
     if not recordings:

@@ -27,6 +27,7 @@ from connector.models import ConnectionStatus, Portal, SkipRecord, SyncLease, Sy
 from connector.selectors import sync_rules_get
 from connector.services.compute import person_stats_compute
 from connector.services.pull import account_pull
+from connector.services.recordings import recordings_synced_count
 from connector.services.report import SyncReport
 
 logger = logging.getLogger("zoomsync.sync")
@@ -185,6 +186,8 @@ def portal_sync(
                 tracker("compute", 1, 1)
                 if not pull_only:
                     _push(portal=portal, run=run, report=report, rules=rules, progress=tracker)
+                    # §6: recordings whose events this run sent (issue 5).
+                    report.recordings_synced = recordings_synced_count(portal=portal, since=report.started_at)
         except BaseException as exc:
             report.finish()
             run.status = SyncRunStatus.FAILED

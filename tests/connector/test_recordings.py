@@ -125,24 +125,40 @@ def test_r20_share_url_falls_back_to_mp4_play_url(account, zoom, mocked, portal)
     assert Recording.objects.get().share_url == "https://zoom.us/rec/play/uuid0==-mp4"
 
 
-def test_r9_recordings_off_no_zoom_call_and_each_session_skipped(account, zoom, mocked, portal):
+def test_r9_recordings_off_counts_existing_recordings_and_keeps_no_url(account, zoom, mocked, portal):
     webinar = webinar_with_sessions(account, n=2, webinar_type=9)
+    mocked.get(rec_url("uuid0=="), json=recording_body("uuid0=="))
+    no_recording(mocked, "uuid1==")
     report = SyncReport(portal=portal, run=None)
     recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(recordings=False), report=report)
-    assert len(mocked.calls) == 0
-    assert not Recording.objects.exists()
-    assert report.skip_count(kind="recording", reason=SkipReason.RECORDINGS_OFF) == 2
+    # One recording exists (the other session has none): one skip, and nothing of it kept.
+    assert report.skip_count(kind="recording", reason=SkipReason.RECORDINGS_OFF) == 1
     assert report.skip_count(kind="recording", reason=SkipReason.RECORDING_DOMAIN_EXCLUDED) == 0
+    assert list(Recording.objects.values_list("session__uuid", "share_url", "transcript_url")) == [("uuid0==", "", "")]
+    # Reported again on the next sync without asking Zoom for it again.
+    calls = len(mocked.calls)
+    again = SyncReport(portal=portal, run=None)
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(recordings=False), report=again)
+    assert again.skip_count(kind="recording", reason=SkipReason.RECORDINGS_OFF) == 1
+    assert not any("uuid0" in c.request.url for c in mocked.calls[calls:])
+    # The host's switch turned on: the URLs are read once more and stored.
+    on = SyncReport(portal=portal, run=None)
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=on)
+    assert Recording.objects.get(session__uuid="uuid0==").share_url == "https://zoom.us/rec/share/uuid0=="
+    assert on.skip_count(kind="recording", reason=SkipReason.RECORDINGS_OFF) == 0
 
 
-def test_r6_excluded_domain_no_zoom_call_and_skipped_even_with_switch_on(account, zoom, mocked, portal):
+def test_r6_excluded_domain_skipped_even_with_switch_on(account, zoom, mocked, portal):
     webinar = webinar_with_sessions(account)
+    mocked.get(rec_url("uuid0=="), json=recording_body("uuid0=="))
     report = SyncReport(portal=portal, run=None)
     recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(excluded=("acme.com",)), report=report)
-    assert len(mocked.calls) == 0
-    assert not Recording.objects.exists()
     assert report.skip_count(kind="recording", reason=SkipReason.RECORDING_DOMAIN_EXCLUDED) == 1
     assert report.skip_count(kind="recording", reason=SkipReason.RECORDINGS_OFF) == 0
+    assert Recording.objects.get().share_url == ""
+    # No event from a marker, whatever the rules say now.
+    _reg(webinar, "reg@example.com")
+    assert _events(portal, {"reg@example.com": "1"}) == []
 
 
 def test_r6_before_r9_and_other_domains_unaffected():
