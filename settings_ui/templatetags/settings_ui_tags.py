@@ -23,7 +23,10 @@ def setting_value(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, dict):
-        return ", ".join(f"{_WORDS.get(k, k)}: {setting_value(v)}" for k, v in value.items())
+        # A fixed order: PostgreSQL's jsonb does not keep the order keys were written in.
+        order = list(_WORDS)
+        keys = sorted(value, key=lambda k: (order.index(k) if k in order else len(order), k))
+        return ", ".join(f"{_WORDS.get(k, k)}: {setting_value(value[k])}" for k in keys)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "(none)"
     return str(value)
