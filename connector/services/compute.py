@@ -29,6 +29,7 @@ from connector.models import (
     SkipReason,
     Webinar,
 )
+from connector.services.upsert import dt_db, rows_upsert
 
 if TYPE_CHECKING:
     from connector.services.report import SyncReport
@@ -212,16 +213,61 @@ def _workflow_registrations(portal: Portal) -> list[dict[str, Any]]:
     return out
 
 
-def _stats_write(batch: list[PersonStats], update_fields: list[str]) -> None:
+@dataclass
+class _Stats:
+    """A PersonStats row on its way to the database (a model instance costs 10× more)."""
+
+    portal_id: int
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+    registration_count: int = 0
+    attended_count: int = 0
+    average_attendance_percent: Decimal | None = None
+    last_registered_url: str = ""
+    last_registered_at: dt.datetime | None = None
+
+
+def _stats_write(batch: list[_Stats], update_fields: list[str]) -> None:
     if batch:
-        PersonStats.objects.bulk_create(
-            batch,
-            update_conflicts=True,
-            unique_fields=["portal", "email"],
-            update_fields=[*update_fields, "computed_at"],
-            batch_size=WRITE_BATCH,
+        now = dt_db(timezone.now())
+        rows = [
+            (
+                p.portal_id,
+                p.email,
+                p.first_name,
+                p.last_name,
+                p.registration_count,
+                p.attended_count,
+                p.average_attendance_percent,
+                p.last_registered_url,
+                dt_db(p.last_registered_at),
+                now,
+            )
+            for p in batch
+        ]
+        rows_upsert(
+            model=PersonStats,
+            columns=STATS_COLUMNS,
+            rows=rows,
+            conflict=("portal_id", "email"),
+            update=[*update_fields, "computed_at"],
         )
         batch.clear()
+
+
+STATS_COLUMNS = (
+    "portal_id",
+    "email",
+    "first_name",
+    "last_name",
+    "registration_count",
+    "attended_count",
+    "average_attendance_percent",
+    "last_registered_url",
+    "last_registered_at",
+    "computed_at",
+)
 
 
 def synced_webinars_of(*, portal: Portal) -> QuerySet[Webinar]:
@@ -252,7 +298,7 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
         .order_by("email", F("create_time").asc(nulls_first=True), "pk")
         .values_list("email", "webinar__webinar_id", "create_time", "join_url", "webinar__join_url", "first_name", "last_name")
     )
-    batch: list[PersonStats] = []
+    batch: list[_Stats] = []
     current: str | None = None
     webinar_ids: set[str] = set()
     last: tuple[Any, ...] | None = None
@@ -265,8 +311,8 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
         if wf is not None and (at is None or (wf["registered_at"] is not None and wf["registered_at"] > at)):
             url, at = wf["join_url"], wf["registered_at"]
         batch.append(
-            PersonStats(
-                portal=portal,
+            _Stats(
+                portal_id=portal.pk,
                 email=current,
                 first_name=first,
                 last_name=last_name,
@@ -303,8 +349,8 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
         assert current is not None
         first, last_name = _name_split(name)
         batch.append(
-            PersonStats(
-                portal=portal,
+            _Stats(
+                portal_id=portal.pk,
                 email=current,
                 first_name=first,
                 last_name=last_name,

@@ -35,6 +35,7 @@ from connector.models import (
 )
 from connector.services.recordings import recordings_pull
 from connector.services.sync_settings import email_normalize
+from connector.services.upsert import dt_db, rows_upsert
 
 if TYPE_CHECKING:
     from connector.clients.zoom import ZoomClient
@@ -55,6 +56,19 @@ WRITE_PAGE = 300  # Zoom's page size: one bulk write per page read
 # called too early"): a session is only marked complete once it ended this long ago.
 SETTLE = dt.timedelta(minutes=getattr(settings, "ZOOMSYNC_PARTICIPANTS_SETTLE_MINUTES", 10))
 ZOOM_EVENT_WEBINAR_SESSION_TYPE = 2
+REGISTRANT_COLUMNS = (
+    "webinar_id",
+    "registrant_id",
+    "email",
+    "first_name",
+    "last_name",
+    "status",
+    "create_time",
+    "join_url",
+    "occurrence_ids",
+    "last_seen_at",
+)
+PARTICIPANT_COLUMNS = ("session_id", "row_key", "email", "name", "registrant_id", "join_time", "leave_time")
 # The Events API lists one status at a time (default "upcoming"): a webinar of a past, draft
 # or cancelled event is still a Zoom Events webinar (R2).
 ZOOM_EVENT_STATUSES = ("upcoming", "past", "draft", "cancelled")
@@ -278,29 +292,30 @@ class AccountPull:
             ).update(status="cancelled")
 
     def _registrants_write(self, webinar: Webinar, page: list[dict[str, Any]], status: str) -> None:
-        now = timezone.now()
-        rows = []
+        now = dt_db(timezone.now())
+        rows: dict[str, tuple[Any, ...]] = {}
         for item in page:
             if not item.get("id"):
                 continue
-            rows.append(
-                Registrant(
-                    webinar=webinar,
-                    registrant_id=str(item["id"])[:100],
-                    email=email_normalize(item.get("email") or "")[:254],
-                    first_name=(item.get("first_name") or "")[:200],
-                    last_name=(item.get("last_name") or "")[:200],
-                    status=(item.get("status") or status)[:20],
-                    create_time=_dt(item.get("create_time")),
-                    join_url=(item.get("join_url") or "")[:1000],
-                    last_seen_at=now,
-                )
+            registrant_id = str(item["id"])[:100]
+            rows[registrant_id] = (
+                webinar.pk,
+                registrant_id,
+                email_normalize(item.get("email") or "")[:254],
+                (item.get("first_name") or "")[:200],
+                (item.get("last_name") or "")[:200],
+                (item.get("status") or status)[:20],
+                dt_db(_dt(item.get("create_time"))),
+                (item.get("join_url") or "")[:1000],
+                "[]",
+                now,
             )
-        Registrant.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["webinar", "registrant_id"],
-            update_fields=["email", "first_name", "last_name", "status", "create_time", "join_url", "last_seen_at"],
+        rows_upsert(
+            model=Registrant,
+            columns=REGISTRANT_COLUMNS,
+            rows=list(rows.values()),
+            conflict=("webinar_id", "registrant_id"),
+            update=REGISTRANT_COLUMNS[2:8] + ("last_seen_at",),
         )
         self.report.pulled["registrants"] += len(page)
 
@@ -400,7 +415,7 @@ class AccountPull:
         session.save(update_fields=["end_time", "start_time", "participants_complete"])
 
     def _participants_write(self, session: Session, page: list[dict[str, Any]]) -> None:
-        rows: dict[str, ParticipantRow] = {}
+        rows: dict[str, tuple[Any, ...]] = {}
         for item in page:
             join = _dt(item.get("join_time"))
             who = (
@@ -413,20 +428,21 @@ class AccountPull:
             )
             # A rejoin is another row of the same participant: the join time tells them apart.
             row_key = f"{who}|{join.isoformat() if join else item.get('user_id', '')}"[:200]
-            rows[row_key] = ParticipantRow(
-                session=session,
-                row_key=row_key,
-                email=email_normalize(item.get("user_email") or item.get("email") or "")[:254],
-                name=(item.get("name") or "")[:300],
-                registrant_id=str(item.get("registrant_id") or "")[:100],
-                join_time=join,
-                leave_time=_dt(item.get("leave_time")),
+            rows[row_key] = (
+                session.pk,
+                row_key,
+                email_normalize(item.get("user_email") or item.get("email") or "")[:254],
+                (item.get("name") or "")[:300],
+                str(item.get("registrant_id") or "")[:100],
+                dt_db(join),
+                dt_db(_dt(item.get("leave_time"))),
             )
-        ParticipantRow.objects.bulk_create(
-            list(rows.values()),
-            update_conflicts=True,
-            unique_fields=["session", "row_key"],
-            update_fields=["email", "name", "registrant_id", "join_time", "leave_time"],
+        rows_upsert(
+            model=ParticipantRow,
+            columns=PARTICIPANT_COLUMNS,
+            rows=list(rows.values()),
+            conflict=("session_id", "row_key"),
+            update=PARTICIPANT_COLUMNS[2:],
         )
         self.report.pulled["participant_rows"] += len(page)
 
