@@ -193,3 +193,16 @@ def test_chart_escapes_labels():
 
 def test_empty_chart_says_no_data():
     assert "No data yet" in str(charts.bar_chart(title="t", labels=[], series={"a": []}))
+
+
+def test_sync_now_refused_while_portal_is_broken(client_alice, member_portal):
+    member_portal.status = "broken"
+    member_portal.save()
+    response = client_alice.post(url("sync-now", member_portal), follow=True)
+    assert not SyncRun.objects.exists()
+    assert "reconnect it first" in response.content.decode()
+
+
+def test_home_without_portals_offers_install(client_alice):
+    body = client_alice.get("/").content.decode()
+    assert "not an administrator of any HubSpot portal" in body and "/hubspot/install" in body
