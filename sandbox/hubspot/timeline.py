@@ -79,7 +79,7 @@ def template_create(state: HubSpotState, app_id: str, body: Any) -> Answer:
         if sum(1 for t in state.event_templates.values() if t["appId"] == app_id) >= 750:
             raise HubSpotError(400, "An app can have at most 750 event templates.")
         now = iso(state.clock())
-        template = {
+        template: dict[str, Any] = {
             "id": str(state.next_template_id), "appId": app_id, "name": str(body["name"]),
             "objectType": object_type, "tokens": tokens,
             "headerTemplate": str(body.get("headerTemplate", "")),
