@@ -3,6 +3,7 @@ and the sandbox's fake Zoom over real HTTP (R11, R17, R24, R25, R26)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -303,3 +304,48 @@ def test_unsigned_request_changes_nothing_in_the_sandbox(world, post_action):
     assert world.calls()["zoom"] == {}
     assert registrants(world, WEBINAR_OPEN) == []
     assert not ActionExecution.objects.exists()
+
+
+@pytest.mark.contract
+def test_action_zoom_and_hubspot_traffic_follows_the_official_specs(world, post_action, monkeypatch, contract_recorder, settings):
+    """Every call the action makes to Zoom (webinar, questions, add registrant, refusals)
+    and the definition publishing to HubSpot validate against shared/specs."""
+    import requests
+
+    from connector.clients import factories
+
+    session = requests.Session()
+    recorder = contract_recorder(session)
+    original = factories.zoom_client_for
+    monkeypatch.setattr(
+        "workflows.services.registration.zoom_client_for",
+        lambda account, **kw: original(account, **{**kw, "session": session}),
+    )
+    for n, (email, webinar) in enumerate(
+        [("jane@example.com", WEBINAR_OPEN), (HOST, WEBINAR_OPEN), ("jane@example.com", WEBINAR_EXTRA_FIELDS),
+         ("jane@example.com", WEBINAR_EU), ("jane@example.com", 89999999999), ("jane@example.com", WEBINAR_NO_REGISTRATION)]
+    ):
+        post_action(action_body(callback_id=f"cb-{n}", email=email, webinar_id=str(webinar)))
+    from connector.models import ZoomAccount
+
+    ZoomAccount.objects.filter(account_id="zacc_main").update(connected_user_email="", connected_user_id="")
+    post_action(action_body(callback_id="cb-3027", email=ADMIN, webinar_id=str(WEBINAR_OPEN)))  # Zoom's 3027
+
+    from workflows.services.definition import action_definition_build, action_definition_publish
+
+    settings.HUBSPOT_APP_ID = "4242"
+    hubspot = factories.hubspot_client_for(
+        ActionExecution.objects.first().portal, session=session, developer_api_key="dev", app_id="4242"
+    )
+    action_definition_publish(client=hubspot, definition=action_definition_build())
+    action_definition_publish(client=hubspot, definition=action_definition_build())
+
+    assert recorder.exchanges >= 15
+    # The one known deviation: execution-rule conditions carry values (strings), as in
+    # HubSpot's guide; the generated spec types them as objects. Anything else fails.
+    unexpected = []
+    for problem in recorder.problems:
+        where = [line.strip() for line in str(problem).splitlines() if line.strip().startswith("at ")]
+        if not where or not all(re.match(r"at (results/\d+/)?executionRules/\d+/conditions/", w) for w in where):
+            unexpected.append(problem)
+    assert not unexpected, "\n\n".join(str(p)[-2000:] for p in unexpected)
