@@ -10,7 +10,7 @@ import responses
 import yaml
 from django.core.management import CommandError, call_command
 
-from tests.workflows.conftest import PUBLIC_URL
+from tests.workflows.conftest import PUBLIC_URL, action_body
 from workflows.services.definition import DEFINITION_FILE, action_definition_build
 from workflows.services.outcome import HOST_CANNOT_REGISTER_MESSAGE, ErrorCode
 
@@ -153,3 +153,14 @@ def test_publish_workflow_action_against_the_sandbox_creates_then_updates(sandbo
     assert definition["revisionId"] == "2"
     assert definition["objectRequestOptions"] == {"properties": ["email", "firstname", "lastname"]}
     assert [f["typeDefinition"]["name"] for f in definition["inputFields"]] == ["webinarId"]
+
+
+def test_swagger_ui_is_served(client, db):
+    assert client.get("/api/docs/").status_code == 200
+
+
+def test_admin_lists_executions_read_only(admin_client, post_action, db):
+    post_action(action_body(portal_id=999))
+    listing = admin_client.get("/admin/workflows/actionexecution/")
+    assert listing.status_code == 200 and b"ap-62515-1-1-0" in listing.content
+    assert admin_client.get("/admin/workflows/actionexecution/add/").status_code == 403
