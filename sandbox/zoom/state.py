@@ -379,6 +379,9 @@ class ZoomState:
         end = offset + len(chunk)
         token = ""
         if end < len(rows):
+            if len(self.page_tokens) > 50_000:
+                cutoff = time.time() - 15 * 60
+                self.page_tokens = {k: v for k, v in self.page_tokens.items() if v[2] > cutoff}
             token = secrets.token_urlsafe(24)
             self.page_tokens[token] = (scope, end, time.time())
         return chunk, token
