@@ -318,3 +318,11 @@ def test_primary_account_chosen_over_older_secondary(post_action, hub_portal):
 def test_hub_id_recorded_for_unknown_portal(post_action, db):
     post_action(action_body(portal_id=HUB_ID + 1))
     assert ActionExecution.objects.get().hub_id == HUB_ID + 1
+
+
+def test_oversized_body_is_refused_before_anything_happens(post_action, hub_portal):
+    body = action_body()
+    body["padding"] = "x" * (3 * 1024 * 1024)  # above Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = post_action(body)
+    assert response.status_code == 413
+    assert not ActionExecution.objects.exists()
