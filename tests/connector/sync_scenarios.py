@@ -35,7 +35,7 @@ BASE_SCENARIO: dict[str, Any] = {
                         "duration": 60,
                         "join_url": "https://zoom.us/j/81000000001",
                         "registrants": [
-                            {"id": "r_1", "email": " Jane@Example.com ", "first_name": "Jane", "last_name": "Doe",
+                            {"id": "r_1", "email": "Jane@Example.COM", "first_name": "Jane", "last_name": "Doe",
                              "status": "approved", "create_time": "2026-09-20T10:00:00Z",
                              "join_url": "https://zoom.us/w/81000000001?tk=r_1"},
                             {"id": "r_2", "email": "bob@example.org", "first_name": "Bob", "last_name": "Lee",
