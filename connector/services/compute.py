@@ -21,6 +21,8 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from connector.models import (
+    ContactLink,
+    ContactState,
     ParticipantRow,
     PersonStats,
     Portal,
@@ -41,6 +43,13 @@ HUNDRED = Decimal(100)
 # R18/R17: the registration statuses that count as "holds a registration".
 COUNTED_REGISTRATION_STATUSES = ("approved", "pending")
 WRITE_BATCH = 1000
+# The four properties as push stores them for someone with nothing counted (INTERFACES.md §1).
+ZEROED_PROPERTIES = {
+    "zoomsync_average_attendance_percent": "",
+    "zoomsync_last_registered_webinar": "",
+    "zoomsync_registration_count": "0",
+    "zoomsync_attended_count": "0",
+}
 
 Interval = tuple["dt.datetime | None", "dt.datetime | None"]
 
@@ -204,12 +213,16 @@ def _workflow_registrations(portal: Portal) -> list[dict[str, Any]]:
     for item in getter(portal=portal):
         if isinstance(item, dict):
             email, url, at = item.get("email"), item.get("join_url"), item.get("registered_at") or item.get("created_at")
+            webinar_id = item.get("webinar_id")
         else:
             email = getattr(item, "email", None)
             url = getattr(item, "join_url", None)
             at = getattr(item, "registered_at", None) or getattr(item, "created_at", None)
+            webinar_id = getattr(item, "webinar_id", None)
         if email and url:
-            out.append({"email": email.strip().lower(), "join_url": url, "registered_at": at})
+            out.append(
+                {"email": email.strip().lower(), "join_url": url, "registered_at": at, "webinar_id": str(webinar_id or "")}
+            )
     return out
 
 
@@ -286,7 +299,10 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
     started = timezone.now()
     webinars = synced_webinars_of(portal=portal)
     workflow_regs: dict[str, dict[str, Any]] = {}
+    synced_ids = set(webinars.values_list("webinar_id", flat=True))
     for item in _workflow_registrations(portal):
+        if item["webinar_id"] and item["webinar_id"] not in synced_ids:
+            continue  # §5: only webinars that pass every rule count
         best = workflow_regs.get(item["email"])
         if best is None or (item["registered_at"] or started) > (best["registered_at"] or started):
             workflow_regs[item["email"]] = item
@@ -379,6 +395,23 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
             last_registered_url=wf["join_url"], last_registered_at=wf["registered_at"], computed_at=timezone.now()
         )
 
+    # Cancellations (issue 5): someone whose every counted registration was cancelled or
+    # denied drops out of both passes; while their contact still holds values we pushed, keep
+    # a zeroed row so push lowers R16–R19 on the contact (nothing is created for them).
+    holding = (
+        ContactLink.objects.filter(portal=portal, state=ContactState.LINKED)
+        .exclude(pushed_properties={})
+        .exclude(pushed_properties=ZEROED_PROPERTIES)
+        .values("email")
+    )
+    PersonStats.objects.filter(portal=portal, computed_at__lt=started, email__in=holding).update(
+        registration_count=0,
+        attended_count=0,
+        average_attendance_percent=None,
+        last_registered_url="",
+        last_registered_at=None,
+        computed_at=timezone.now(),
+    )
     PersonStats.objects.filter(portal=portal, computed_at__lt=started).delete()
 
     # R3: guests without an email are counted and reported, never synced.

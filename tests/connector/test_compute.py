@@ -271,3 +271,24 @@ def test_report_shape_has_every_reason(portal):
     assert SkipRecord.objects.filter(sync_run=run).count() == 1
     with pytest.raises(ValueError):
         r.skip(kind="webinar", reason="no_email", subject="x")
+
+
+def test_r17_workflow_registration_later_than_zoom_wins(portal, account):
+    from workflows.models import ActionExecution
+
+    w1, w2 = webinar_make(account, "81"), webinar_make(account, "82", skip_reason="webinar_sync_off")
+    reg(w1, "r1", "jane@example.com", created=at(-300), join_url="https://zoom.us/w/81?tk=old")
+    ActionExecution.objects.create(
+        callback_id="cb1", portal=portal, status="succeeded", webinar_id="81", email="jane@example.com",
+        join_url="https://zoom.us/w/81?tk=wf", registered_at=at(-10),
+    )
+    # A later workflow registration for a webinar that does not sync does not count (§5).
+    ActionExecution.objects.create(
+        callback_id="cb2", portal=portal, status="succeeded", webinar_id="82", email="jane@example.com",
+        join_url="https://zoom.us/w/82?tk=wf", registered_at=at(-5),
+    )
+    person_stats_compute(portal=portal, report=SyncReport(portal=portal, run=None))
+    ps = PersonStats.objects.get(email="jane@example.com")
+    assert ps.last_registered_url == "https://zoom.us/w/81?tk=wf"
+    assert ps.registration_count == 1
+    assert w2.skip_reason == "webinar_sync_off"
