@@ -228,7 +228,7 @@ class ContractProblem:
         return f"{self.service} {self.method} {self.url} → {self.status}: {self.kind}: {self.message}"
 
 
-def _messages(error: Exception) -> list[str]:
+def _messages(error: BaseException) -> list[str]:
     """Flatten openapi-core's nested errors into readable lines."""
     lines = [f"{type(error).__name__}: {error}"]
     for attr in ("schema_errors", "errors"):

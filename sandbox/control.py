@@ -91,7 +91,7 @@ def token(request: HttpRequest) -> JsonResponse:
     world = sandbox_state()
     if service == "hubspot":
         with world.lock:
-            return JsonResponse({"access_token": world.hubspot.issue_token()})
+            return JsonResponse({"access_token": str(world.hubspot.issue_token())})
     if service != "zoom":
         return _error(400, "service must be 'zoom' or 'hubspot'")
     account_id = request.GET.get("account_id")

@@ -194,9 +194,10 @@ class SandboxMiddleware:
         token = _bearer(environ)
         with state.lock:
             info = state.zoom.tokens.get(token) if token else None
-            valid = (info is not None and info.kind == "access"
-                     and info.account_id in state.zoom.accounts)
-        if not valid:
+            if info is not None and (info.kind != "access"
+                                     or info.account_id not in state.zoom.accounts):
+                info = None
+        if info is None:
             return _json(start_response, 401, {"code": 124, "message": "Invalid access token."})
         if info.expires_at <= time.time():
             return _json(start_response, 401, {"code": 124, "message": "Access token is expired."})

@@ -29,7 +29,7 @@ from sandbox.middleware import DropConnection, SandboxMiddleware
 class _ServerHandler(basehttp.ServerHandler):
     def handle_error(self) -> None:
         if isinstance(sys.exc_info()[1], DropConnection):
-            handler = self.request_handler
+            handler = self.request_handler  # type: ignore[attr-defined]
             handler.close_connection = True
             with contextlib.suppress(OSError):
                 handler.connection.shutdown(socket.SHUT_RDWR)
@@ -45,7 +45,7 @@ class _RequestHandler(basehttp.WSGIRequestHandler):
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()
         environ["RAW_URI"] = self.path  # the request target exactly as the client sent it
-        environ["sandbox.drop"] = True
+        environ["sandbox.drop"] = "1"  # this server can drop a connection (DropConnection)
         return environ
 
     def handle_one_request(self) -> None:
@@ -63,8 +63,8 @@ class _RequestHandler(basehttp.WSGIRequestHandler):
         if not self.parse_request():
             return
         handler = _ServerHandler(self.rfile, self.wfile, self.get_stderr(), self.get_environ())
-        handler.request_handler = self
-        handler.run(self.server.get_app())
+        handler.request_handler = self  # type: ignore[attr-defined]
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
 
 
 class _HTTPServer(basehttp.ThreadedWSGIServer):

@@ -182,8 +182,8 @@ class Registrant:
     extra: dict[str, Any]
 
     def api(self) -> dict[str, Any]:
-        item = {"id": self.id, "email": self.email, "first_name": self.first_name,
-                "last_name": self.last_name}
+        item: dict[str, Any] = {"id": self.id, "email": self.email,
+                                "first_name": self.first_name, "last_name": self.last_name}
         item.update(self.extra)
         item.setdefault("custom_questions", [])
         item.update({"status": self.status, "create_time": self.create_time,

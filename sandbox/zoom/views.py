@@ -462,7 +462,7 @@ def _registrant_create(request: HttpRequest, webinar_id: str) -> JsonResponse:
         errors.append({"field": "first_name", "message": "Invalid field."})
     if errors:
         raise ZoomError(400, 300, "Validation Failed.", errors=errors)
-    assert isinstance(email, str)  # noqa: S101 - narrowed above
+    assert isinstance(email, str) and isinstance(first_name, str)  # noqa: S101 - checked above
     email_key = email.strip().lower()
 
     world = sandbox_state()
