@@ -154,9 +154,20 @@ def links_save(*, portal: Portal, changes: dict[str, tuple[str, str]]) -> None:
     )
 
 
-def _links_pushed(*, portal: Portal, pushed: dict[str, dict[str, str]]) -> None:
-    for email, props in pushed.items():
-        ContactLink.objects.filter(portal=portal, email=email).update(pushed_properties=props)
+def _links_pushed(*, portal: Portal, pushed: dict[str, tuple[str, dict[str, str]]]) -> None:
+    """Record the property values just written: {email: (contact_id, properties)}, in one
+    statement (the contact is linked: a write to it succeeded)."""
+    if not pushed:
+        return
+    ContactLink.objects.bulk_create(
+        [
+            ContactLink(portal=portal, email=email, state=ContactState.LINKED, contact_id=cid, pushed_properties=props)
+            for email, (cid, props) in pushed.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["portal", "email"],
+        update_fields=["state", "contact_id", "pushed_properties", "updated_at"],
+    )
 
 
 def _bisect(
@@ -235,10 +246,7 @@ def contacts_create_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
 
     with transaction.atomic():
         links: dict[str, tuple[str, str]] = {}
-        pushed: dict[str, dict[str, str]] = {}
-        for email, cid in created.items():
-            links[email] = (ContactState.LINKED, cid)
-            pushed[email] = by_email[email].payload["pushed"]
+        pushed = {email: (cid, by_email[email].payload["pushed"]) for email, cid in created.items()}
         existing = dict(lookup.primary)
         for email, cid in existing.items():
             links[email] = (ContactState.LINKED, cid)
@@ -361,7 +369,9 @@ def contacts_update_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
                 failed[cid] = str(error.get("message") or category)[:500]
     with transaction.atomic():
         sent = [latest[c] for c in done if c in latest]
-        _links_pushed(portal=ctx.portal, pushed={i.payload["email"]: i.payload["properties"] for i in sent})
+        _links_pushed(
+            portal=ctx.portal, pushed={i.payload["email"]: (i.payload["id"], i.payload["properties"]) for i in sent}
+        )
         outbox_mark_sent(items=sent)
         outbox_mark_sent(items=dropped, note="superseded by a later update")
         ctx.report.contacts_updated += len(sent)
