@@ -117,3 +117,43 @@ def test_sync_all_task_queues_every_active_portal(portal, monkeypatch, django_ca
     assert run.trigger == "beat" and run.portal == portal
     # No broker in tests: the queued task ran in-process once the transaction committed.
     assert [(kw["portal"], kw["run"]) for kw in synced] == [(portal, run)]
+
+
+def test_transient_api_error_propagates_so_the_task_retries(portal, monkeypatch):
+    from connector.clients.errors import RateLimited, ServerError, TransportError
+    from connector.models import ZoomAccount
+    from connector.tasks import portal_sync_task
+
+    ZoomAccount.objects.create(portal=portal, account_id="zacc_main", auth_type="s2s")
+
+    def down(**kwargs):
+        raise ServerError("GET /users HTTP 503", status=503)
+
+    monkeypatch.setattr(sync_service, "account_pull", down)
+    run = SyncRun.objects.create(portal=portal)
+    with pytest.raises(ServerError):
+        portal_sync(portal=portal, run=run)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.FAILED and "503" in run.error
+    assert SyncLease.objects.get(portal=portal).owner == ""
+    assert set(portal_sync_task.autoretry_for) >= {RateLimited, ServerError, TransportError}
+    assert portal_sync_task.retry_backoff and portal_sync_task.max_retries
+
+
+def test_one_account_failing_for_good_is_reported_and_the_others_sync(portal, monkeypatch):
+    from connector.clients.errors import NotFound
+    from connector.models import ZoomAccount
+
+    ZoomAccount.objects.create(portal=portal, account_id="zacc_gone", auth_type="s2s")
+    ZoomAccount.objects.create(portal=portal, account_id="zacc_ok", auth_type="s2s")
+    pulled = []
+
+    def pull(**kwargs):
+        if kwargs["account"].account_id == "zacc_gone":
+            raise NotFound("account does not exist", status=404, code=1001)
+        pulled.append(kwargs["account"].account_id)
+
+    monkeypatch.setattr(sync_service, "account_pull", pull)
+    report = portal_sync(portal=portal, pull_only=True)
+    assert pulled == ["zacc_ok"]
+    assert len(report["errors"]) == 1 and "zacc_gone" in report["errors"][0]
