@@ -123,16 +123,19 @@ def person_events_build(
     if not contacts:
         return facts
     emails = list(contacts)
-    statuses = list(COUNTED_REGISTRATION_STATUSES) + (["cancelled"] if with_cancelled else [])
+    statuses = list(COUNTED_REGISTRATION_STATUSES) + (["cancelled", "denied"] if with_cancelled else [])
     regs = (
         Registrant.objects.filter(webinar__in=webinars, email__in=emails, status__in=statuses)
         .select_related("webinar")
         .order_by("email", "webinar_id", "create_time", "pk")
     )
     seen: set[tuple[str, int]] = set()
+    denied: dict[tuple[str, int], str] = {}
     for reg in regs:
         key = (reg.email, reg.webinar_id)
-        if reg.status == "cancelled":
+        if reg.status in ("cancelled", "denied"):
+            if reg.status == "denied":
+                denied[key] = reg.webinar.webinar_id
             facts.cancelled.append((reg.email, contacts[reg.email], reg.webinar_id, reg.create_time))
             continue
         if key in seen:
@@ -160,6 +163,23 @@ def person_events_build(
         )
     # A cancelled registration with a live one for the same webinar is not a cancellation.
     facts.cancelled = [c for c in facts.cancelled if (c[0], c[2]) not in seen]
+    if denied:
+        # Issue 5: a denial ends a participation we registered (pending → denied), like a
+        # cancellation; someone denied from the start was never a participant.
+        registered = set(
+            OutboxItem.objects.filter(
+                portal=portal,
+                kind=OutboxKind.MARKETING_PARTICIPATION,
+                payload__state="register",
+                payload__email__in=sorted({email for email, _ in denied}),
+            ).values_list("payload__email", "payload__externalEventId")
+        )
+        facts.cancelled = [
+            c
+            for c in facts.cancelled
+            if (c[0], c[2]) not in denied
+            or any(e == c[0] and x.startswith(f"zoom-{denied[(c[0], c[2])]}-") for e, x in registered)
+        ]
 
     rows = (
         ParticipantRow.objects.filter(session__webinar__in=webinars, email__in=emails)

@@ -139,3 +139,32 @@ def test_cancellation_marks_the_marketing_event_participation_cancelled(sandbox)
     assert participation(state, B, "carl@example.org") == "ATTENDED"
     assert len(state["hubspot"]["marketing_events"]) == events_before  # no marketing event twice
     assert contact_props(state, "jane@example.com")["zoomsync_registration_count"] == "1"
+
+
+def test_denied_registration_marks_the_marketing_event_participation_cancelled(sandbox):
+    data = scenario()
+    # Dan: registered for A, denied for B from the start (never a participant of B).
+    created = HELD - dt.timedelta(days=6)
+    webinar_of(data, A)["registrants"].append(registrant("r_dan_a", "dan@example.org", created=created, webinar_id=A))
+    webinar_of(data, B)["registrants"].append(
+        registrant("r_dan_b", "dan@example.org", status="denied", created=created, webinar_id=B))
+    portal = connect(sandbox, data, {"event_sinks": ["timeline", "marketing_events"]})
+    sync(portal)
+    ids = contact_ids(sandbox.state())
+    bob = ids["bob@example.org"]
+
+    def bob_state() -> str | None:
+        for event in sandbox.state()["hubspot"]["marketing_events"]:
+            if str(B) in event["externalEventId"]:
+                return next((p["state"] for p in event["participations"] if str(p["contactId"]) == bob), None)
+        return None
+
+    assert bob_state() == "REGISTERED"
+    set_status(data, B, "r_bob", "denied")
+    sandbox.load_zoom(data)
+    sync(portal)
+    assert bob_state() == "CANCELLED"
+    for event in sandbox.state()["hubspot"]["marketing_events"]:
+        if str(B) in event["externalEventId"]:
+            assert ids["dan@example.org"] not in {str(p["contactId"]) for p in event["participations"]}
+    assert contact_props(sandbox.state(), "bob@example.org")["zoomsync_registration_count"] == "0"
