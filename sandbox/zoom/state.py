@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -76,6 +77,16 @@ def time_parse(value: Any, *, path: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+def time_canonical(value: Any, *, path: str) -> str:
+    """An ISO-8601 UTC time as Zoom writes it ("2026-10-01T15:00:00Z"); fast for that form."""
+    if isinstance(value, str) and _CANONICAL_TIME.fullmatch(value):
+        return value
+    return time_format(time_parse(value, path=path))
+
+
 def time_format(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -86,7 +97,7 @@ def now_utc() -> datetime:
 
 def id_derive(*parts: Any, length: int = 22) -> str:
     """A Zoom-looking opaque id (base64url), deterministic in `parts`."""
-    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
     return base64.urlsafe_b64encode(digest).decode()[:length]
 
 
@@ -616,7 +627,11 @@ def _webinar_build(raw: dict[str, Any], *, path: str, account: ZoomAccount, inde
         rid = _str(r.get("id", id_derive("registrant", wid, email.strip().lower(), ri)), path=f"{rpath}.id")
         if rid in webinar.by_id:
             raise ScenarioError(f"{rpath}.id: duplicate registrant id {rid!r}", path=f"{rpath}.id")
-        first, last = _name_from_email(email)
+        if "first_name" in r and "last_name" in r:
+            first, last = r["first_name"], r["last_name"]
+        else:
+            first, last = _name_from_email(email)
+            first, last = r.get("first_name", first), r.get("last_name", last)
         occ_ids = r.get("occurrence_ids")
         if occ_ids is not None:
             occ_ids = [str(o) for o in list_check(occ_ids, path=f"{rpath}.occurrence_ids")]
@@ -625,16 +640,16 @@ def _webinar_build(raw: dict[str, Any], *, path: str, account: ZoomAccount, inde
                 raise ScenarioError(f"{rpath}.occurrence_ids: unknown occurrence {unknown[0]!r}",
                                     path=f"{rpath}.occurrence_ids")
         if "create_time" in r:
-            create_time = time_format(time_parse(r["create_time"], path=f"{rpath}.create_time"))
+            create_time = time_canonical(r["create_time"], path=f"{rpath}.create_time")
         else:
             create_time = time_format(start - timedelta(days=7, minutes=-ri))
         extra = {k: v for k, v in r.items() if k not in (
             "id", "email", "first_name", "last_name", "status", "create_time", "join_url",
             "occurrence_ids")}
         webinar.registrant_add(Registrant(
-            id=rid, email=email, first_name=r.get("first_name", first),
-            last_name=r.get("last_name", last), status=status, create_time=create_time,
-            join_url=r.get("join_url", f"https://zoom.us/w/{wid}?tk={id_derive('tk', rid, length=43)}"),
+            id=rid, email=email, first_name=first, last_name=last, status=status,
+            create_time=create_time,
+            join_url=r.get("join_url", f"https://zoom.us/w/{wid}?tk={rid}"),
             occurrence_ids=occ_ids, extra=extra,
         ))
 
@@ -727,9 +742,10 @@ def _participant_build(p: dict[str, Any], *, path: str, webinar: Webinar, instan
         default_name = f"Guest {index + 1}"
     return {
         # A rejoin is another row with a new id (research/zoom-api.md §5.2).
-        "id": str(p.get("id", id_derive("participant", instance.uuid, index))),
+        "id": str(p["id"]) if "id" in p else id_derive("participant", instance.uuid, index),
         "user_id": str(p.get("user_id", 16_778_240 + index)),
-        "participant_user_id": str(p.get("participant_user_id", id_derive("puid", email or index))),
+        "participant_user_id": str(p["participant_user_id"]) if "participant_user_id" in p
+        else (registrant.id if registrant else f"{16_778_240 + index}"),
         "name": p.get("name", default_name),
         "user_email": email,
         "registrant_id": p.get("registrant_id", registrant.id if registrant else ""),

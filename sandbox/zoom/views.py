@@ -538,7 +538,7 @@ def _registrant_create(request: HttpRequest, webinar_id: str) -> JsonResponse:
                     id=rid, email=email.strip(), first_name=first_name.strip(),
                     last_name=str(body.get("last_name") or "").strip(), status=status,
                     create_time=time_format(now),
-                    join_url=f"https://zoom.us/w/{webinar.id}?tk={id_derive('tk', rid, length=43)}",
+                    join_url=f"https://zoom.us/w/{webinar.id}?tk={rid}",
                     occurrence_ids=occurrence_ids, extra=extra)
                 webinar.registrant_add(registrant)
             else:
