@@ -180,3 +180,14 @@ def test_oauth_endpoints_are_never_faulted(sandbox_demo):
     answer = requests.post(f"{sandbox_demo.url}/zoom/oauth/token", timeout=10,
                            params={"grant_type": "account_credentials", "account_id": "zacc_main"})
     assert answer.status_code == 200
+
+
+@pytest.mark.sandbox_scenario("demo")
+@pytest.mark.sandbox_knobs(latency_ms=7, rate_limits=False)
+def test_markers_are_fixture_arguments(sandbox):
+    assert sandbox.config()["latency_ms"] == 7 and sandbox.config()["rate_limits"] is False
+    assert len(sandbox.state()["zoom"]["accounts"]) == 2
+
+
+def test_knobs_do_not_leak_into_the_next_test(sandbox):
+    assert sandbox.config()["latency_ms"] == 0 and sandbox.state()["zoom"]["accounts"] == []
