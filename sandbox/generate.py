@@ -3,6 +3,12 @@
 Deterministic for a seed. Built as plain dicts in one pass (O(registrants)), so 100,000
 registrants take a second or two. Registrations are spread evenly over the webinars; each
 registration is a distinct person unless `people` is smaller than `registrants`.
+
+Issue 5 extensions (off by default, so existing seeds give the same data): `recurring_every`
+N makes every Nth webinar a recurring one (type 9) with `occurrences` weekly occurrences, all
+held, each its own instance (its attendees drawn per occurrence); `recording_rate` gives each
+held instance a cloud recording with that probability, with a transcript file with
+probability `transcript_rate`. Cancelled and denied registrations are always mixed in.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ def scenario_generate(
     hosts: int = 3,
     existing_contact_rate: float = 0.2,
     start: datetime | None = None,
+    recurring_every: int = 0,
+    occurrences: int = 3,
+    recording_rate: float = 0.0,
+    transcript_rate: float = 0.5,
 ) -> dict[str, Any]:
     if webinars < 1:
         raise ValueError("webinars must be at least 1")
@@ -52,9 +62,10 @@ def scenario_generate(
     for w in range(webinars):
         wid = 85_000_000_000 + w + 1
         w_start = start + timedelta(days=w)
-        w_end = w_start + timedelta(minutes=60)
+        recurring = recurring_every > 0 and (w + 1) % recurring_every == 0
+        starts = [w_start + timedelta(days=7 * k) for k in range(max(1, occurrences) if recurring else 1)]
         regs = []
-        participants = []
+        held: list[list[dict[str, Any]]] = [[] for _ in starts]
         count = base + (1 if w < extra else 0)
         for r in range(count):
             email, first, last = person(next_person % people)
@@ -66,32 +77,53 @@ def scenario_generate(
             regs.append({"id": rid, "email": email, "first_name": first, "last_name": last,
                          "status": status,
                          "create_time": _iso(w_start - timedelta(days=10, seconds=-r))})
-            if status == "approved" and rng.random() < attendance_rate:
-                join = w_start + timedelta(seconds=rng.randint(0, 900))
-                leave = join + timedelta(seconds=rng.randint(300, 3600))
-                leave = min(leave, w_end)
-                participants.append({"id": f"p{wid % 100000:05d}_{r:06d}", "name": f"{first} {last}",
-                                     "user_email": email, "registrant_id": rid,
-                                     "join_time": _iso(join), "leave_time": _iso(leave)})
-                if rng.random() < rejoin_rate and leave < w_end:
-                    rejoin = leave + timedelta(seconds=rng.randint(30, 300))
-                    if rejoin < w_end:
-                        participants.append({
-                            "id": f"p{wid % 100000:05d}_{r:06d}b", "name": f"{first} {last}",
-                            "user_email": email, "registrant_id": rid,
-                            "join_time": _iso(rejoin), "leave_time": _iso(w_end)})
-        guests = int(round(len(participants) * guest_rate))
-        for g in range(guests):
-            participants.append({"id": f"g{wid % 100000:05d}_{g:06d}", "name": f"Guest {g + 1}",
-                                 "user_email": "", "join_time": _iso(w_start),
-                                 "leave_time": _iso(w_start + timedelta(minutes=30))})
+            for k, o_start in enumerate(starts):
+                o_end = o_start + timedelta(minutes=60)
+                if status == "approved" and rng.random() < attendance_rate:
+                    pid = f"p{wid % 100000:05d}_{r:06d}" + (f"o{k}" if recurring else "")
+                    participants = held[k]
+                    join = o_start + timedelta(seconds=rng.randint(0, 900))
+                    leave = join + timedelta(seconds=rng.randint(300, 3600))
+                    leave = min(leave, o_end)
+                    participants.append({"id": pid, "name": f"{first} {last}",
+                                         "user_email": email, "registrant_id": rid,
+                                         "join_time": _iso(join), "leave_time": _iso(leave)})
+                    if rng.random() < rejoin_rate and leave < o_end:
+                        rejoin = leave + timedelta(seconds=rng.randint(30, 300))
+                        if rejoin < o_end:
+                            participants.append({
+                                "id": f"{pid}b", "name": f"{first} {last}",
+                                "user_email": email, "registrant_id": rid,
+                                "join_time": _iso(rejoin), "leave_time": _iso(o_end)})
+        instances = []
+        recordings = []
+        for k, (o_start, participants) in enumerate(zip(starts, held, strict=True)):
+            guests = int(round(len(participants) * guest_rate))
+            for g in range(guests):
+                participants.append({"id": f"g{wid % 100000:05d}_{g:06d}" + (f"o{k}" if recurring else ""),
+                                     "name": f"Guest {g + 1}",
+                                     "user_email": "", "join_time": _iso(o_start),
+                                     "leave_time": _iso(o_start + timedelta(minutes=30))})
+            uuid = f"bench{wid}occ{k}==" if recurring else f"bench{wid}instance=="
+            instances.append({"uuid": uuid, "start_time": _iso(o_start),
+                              "end_time": _iso(o_start + timedelta(minutes=60)), "participants": participants})
+            if recording_rate and rng.random() < recording_rate:
+                files = [{"file_type": "MP4"}]
+                if rng.random() < transcript_rate:
+                    files.append({"file_type": "TRANSCRIPT"})
+                recordings.append({"instance_uuid": uuid, "files": files})
         webinar: dict[str, Any] = {
             "id": wid, "host_id": users[w % len(users)]["id"], "topic": f"Benchmark webinar {w + 1}",
-            "type": 5, "start_time": _iso(w_start), "duration": 60, "approval_type": 0,
+            "type": 9 if recurring else 5, "start_time": _iso(w_start), "duration": 60, "approval_type": 0,
             "registrants": regs,
-            "instances": [{"uuid": f"bench{wid}instance==", "start_time": _iso(w_start),
-                           "end_time": _iso(w_end), "participants": participants}],
+            "instances": instances,
         }
+        if recurring:
+            webinar["topic"] = f"Benchmark series {w + 1}"
+            webinar["occurrences"] = [{"occurrence_id": str(int(o.timestamp() * 1000)), "start_time": _iso(o),
+                                       "duration": 60} for o in starts]
+        if recordings:
+            webinar["recordings"] = recordings
         webinar_list.append(webinar)
 
     contacts = []

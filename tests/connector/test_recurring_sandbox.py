@@ -174,3 +174,23 @@ def test_webinar_date_changed_after_registration_keeps_correct_attendance(sandbo
     # The registration event is not sent again for the moved webinar.
     assert len(events_by_email(state, TEMPLATE_REGISTRATION)["jane@example.com"]) == 1
     assert second["events"]["registration"] == 0 and second["events"]["attendance"] == 1
+
+
+def test_generated_scenario_with_recurring_webinars_recordings_and_cancellations_syncs(sandbox):
+    from connector.models import Recording, Registrant
+    from sandbox.generate import scenario_generate
+
+    data = scenario_generate(webinars=2, registrants=200, recurring_every=2, occurrences=3, recording_rate=1.0,
+                             transcript_rate=0.5, seed=4, existing_contact_rate=0)
+    series = data["zoom"]["accounts"][0]["webinars"][1]
+    assert series["type"] == 9 and len(series["instances"]) == 3 and len(series["occurrences"]) == 3
+    hosts = [u["email"] for u in data["zoom"]["accounts"][0]["users"]]
+    portal = connect(sandbox, data, {"users": {h: {"sync_recordings": True} for h in hosts}})
+    report = sync(portal)
+    assert Session.objects.count() == 4  # one single webinar + three occurrences
+    assert report["pulled"]["recordings"] == 4 and report["recordings"]["synced"] == 4
+    transcripts = sum(1 for w in data["zoom"]["accounts"][0]["webinars"] for r in w["recordings"]
+                      if any(f["file_type"] == "TRANSCRIPT" for f in r["files"]))
+    assert Recording.objects.exclude(transcript_url="").count() == transcripts
+    assert Registrant.objects.filter(status__in=("cancelled", "denied")).exists()
+    assert report["events"]["recording"] > 0 and report["errors"] == []

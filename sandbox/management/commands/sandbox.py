@@ -59,6 +59,13 @@ class Command(BaseCommand):
         gen.add_argument("--people", type=int, default=None,
                          help="distinct people (default: one per registration)")
         gen.add_argument("--existing-contact-rate", type=_rate, default=0.2)
+        gen.add_argument("--recurring-every", type=int, default=0,
+                         help="every Nth webinar is recurring (type 9); 0: none")
+        gen.add_argument("--occurrences", type=int, default=3, help="held occurrences of a recurring webinar")
+        gen.add_argument("--recording-rate", type=_rate, default=0.0,
+                         help="share of held sessions with a cloud recording")
+        gen.add_argument("--transcript-rate", type=_rate, default=0.5,
+                         help="share of recordings with a transcript file")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "generate":
@@ -74,6 +81,8 @@ class Command(BaseCommand):
             attendance_rate=options["attendance_rate"], rejoin_rate=options["rejoin_rate"],
             guest_rate=options["guest_rate"], seed=options["seed"], people=options["people"],
             existing_contact_rate=options["existing_contact_rate"],
+            recurring_every=options["recurring_every"], occurrences=options["occurrences"],
+            recording_rate=options["recording_rate"], transcript_rate=options["transcript_rate"],
         )
         json.dump(data, sys.stdout, separators=(",", ":"))
         sys.stdout.write("\n")
