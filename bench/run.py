@@ -38,7 +38,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(tmp: Path) -> dict[str, str]:
+def _database_url(tmp: Path, *, postgres: bool, scale: int) -> str:
+    """A fresh database: SQLite in the temp directory, or a new PostgreSQL database (the
+    production engine) on the local server (`postgres` user, as .ci/run uses)."""
+    if not postgres:
+        return f"sqlite:///{tmp / 'bench.sqlite3'}"
+    name = f"zoomsync_bench_{scale}x_{os.getpid()}"
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def _env(tmp: Path, database_url: str) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     env = dict(os.environ)
@@ -48,7 +58,7 @@ def _env(tmp: Path) -> dict[str, str]:
             "DEBUG": "0",
             "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+            "DATABASE_URL": database_url,
             "ZOOMSYNC_SANDBOX": "0",
         }
     )
@@ -118,7 +128,7 @@ def sandbox_start(*, port: int, scenario: Path, log: Path) -> subprocess.Popen[b
     raise SystemExit("sandbox did not start")
 
 
-def bench_once(*, scale: int) -> dict[str, Any]:
+def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix=f"zoomsync-bench-{scale}x-"))
     scenario_path = tmp / "scenario.json"
     facts = scenario_write(scale=scale, path=scenario_path)
@@ -126,7 +136,8 @@ def bench_once(*, scale: int) -> dict[str, Any]:
     url = f"http://127.0.0.1:{port}"
     sandbox = sandbox_start(port=port, scenario=scenario_path, log=tmp / "sandbox.log")
     try:
-        os.environ.update(_env(tmp))
+        database_url = _database_url(tmp, postgres=postgres, scale=scale)
+        os.environ.update(_env(tmp, database_url))
         os.environ["DJANGO_SETTINGS_MODULE"] = "zoomsync.settings"
         sys.path.insert(0, str(REPO))
         import django
@@ -209,6 +220,7 @@ def bench_once(*, scale: int) -> dict[str, Any]:
     }
     return {
         "scale": scale,
+        "database": "postgresql" if postgres else "sqlite",
         "scenario": facts,
         "report": {"people": people, "events": events, "pulled": report["pulled"], "errors": report["errors"][:5]},
         "calls": {
@@ -250,7 +262,7 @@ def people_total(report: dict[str, Any]) -> int:
 def summary(result: dict[str, Any]) -> str:
     c = result["calls"]
     lines = [
-        f"== {result['scale']}x: {result['scenario']['registrants']} registrants, "
+        f"== {result['scale']}x ({result['database']}): {result['scenario']['registrants']} registrants, "
         f"{result['scenario']['attendees']} attendees, {result['scenario']['participant_rows']} participant rows, "
         f"{result['scenario']['guest_rows']} guest rows, {result['scenario']['existing_contacts']} existing contacts",
         f"HubSpot calls {c['hubspot']} (minimum {c['hubspot_min']}, target <= {c['hubspot_target']}) "
@@ -274,8 +286,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--postgres", action="store_true", help="run on a fresh local PostgreSQL database")
     args = parser.parse_args()
-    result = bench_once(scale=args.scale)
+    result = bench_once(scale=args.scale, postgres=args.postgres)
     print(summary(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
