@@ -180,14 +180,20 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
         report2 = portal_sync(portal=portal, progress=None)
         wall2 = time.monotonic() - started2
         second_calls = requests.get(f"{url}/_sandbox/calls", timeout=10).json()
+        persons = people_total(report)
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
+        if postgres and "database_url" in locals():
+            from django.db import connections
+
+            connections.close_all()
+            name = database_url.rsplit("/", 1)[1]
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"])
 
     people = report["people"]
     created, updated = people["contacts_created"], people["contacts_updated"]
     events = report["events"]
-    persons = people_total(report)
     not_found = created + people["skipped"]["deleted_contact"] + people["skipped"]["internal_domain"]
     hub_min_ops = {
         "read by email": math.ceil(persons / 100),
