@@ -48,7 +48,7 @@ def _setup() -> None:
 
     django.setup()
     # The report is the output: routine request logs would drown it.
-    logging.getLogger("zoomsync").setLevel(logging.WARNING)
+    logging.disable(logging.INFO)
     logging.getLogger("django.request").setLevel(logging.ERROR)
 
 
