@@ -263,8 +263,8 @@ def contacts_create_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
         outbox_mark_sent(items=[by_email[e] for e in created])
         outbox_mark_sent(items=[by_email[e] for e in existing], note="not created: contact already exists")
         outbox_mark_sent(items=[by_email[e] for e in lookup.secondary], note="not created: secondary email (R13)")
-        for email, error in failed.items():
-            outbox_mark_failed(item=by_email[email], error=error, report=ctx.report)
+        for email, message in failed.items():
+            outbox_mark_failed(item=by_email[email], error=message, report=ctx.report)
         left = [by_email[e] for e in unresolved if e not in existing and e not in lookup.secondary]
         if left:
             hint = next((str(e.get("message")) for e in result.errors), "no result for this contact")
@@ -380,8 +380,8 @@ def contacts_update_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
             outbox_mark_sent(items=[latest[c] for c in gone], note="contact deleted in HubSpot (R14)")
             for cid in gone:
                 ctx.report.skip(kind="person", reason=SkipReason.DELETED_CONTACT, subject=latest[cid].payload["email"])
-        for cid, error in failed.items():
-            outbox_mark_failed(item=latest[cid], error=error, report=ctx.report)
+        for cid, message in failed.items():
+            outbox_mark_failed(item=latest[cid], error=message, report=ctx.report)
         left = [latest[c] for c in latest if c not in done and c not in gone and c not in failed]
         if left:
             outbox_mark_retry(items=left, error="no result for this contact", report=ctx.report)

@@ -490,8 +490,8 @@ def _events_batch_send(
         outbox_mark_sent(items=sent)
         _count(ctx.report, sent)
         outbox_mark_sent(items=[by_key[k] for k in duplicates - done], note=ALREADY_SENT)
-        for key, error in failed.items():
-            outbox_mark_failed(item=by_key[key], error=error, report=ctx.report)
+        for key, message in failed.items():
+            outbox_mark_failed(item=by_key[key], error=message, report=ctx.report)
         left = [i for k, i in by_key.items() if k not in done and k not in duplicates and k not in failed]
         if left:
             hint = next((str(e.get("message")) for e in result.errors), "no result for this event")
@@ -573,5 +573,5 @@ def marketing_participations_send(*, ctx: PushContext, items: list[OutboxItem]) 
         sent = [i for v, i in by_vid.items() if v not in failed]
         outbox_mark_sent(items=sent)
         _count(ctx.report, sent)
-        for vid, error in failed.items():
-            outbox_mark_failed(item=by_vid[vid], error=error, report=ctx.report)
+        for vid, message in failed.items():
+            outbox_mark_failed(item=by_vid[vid], error=message, report=ctx.report)
