@@ -215,7 +215,7 @@ def recording_events_build(
     for reg in Registrant.objects.filter(
         webinar_id__in=webinar_pks, email__in=emails, status__in=COUNTED_REGISTRATION_STATUSES
     ).values("webinar_id", "email", "occurrence_ids", "create_time"):
-        regs[reg["webinar_id"]].append(reg)
+        regs[reg["webinar_id"]].append(dict(reg))
     rows: dict[tuple[int, str], list[tuple[dt.datetime | None, dt.datetime | None]]] = defaultdict(list)
     for session_id, email, join, leave in (
         ParticipantRow.objects.filter(session_id__in=[r.session_id for r in recordings], email__in=emails)
