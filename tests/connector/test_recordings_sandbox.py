@@ -184,3 +184,20 @@ def test_r20_recording_that_appears_only_on_the_second_sync(sandbox):
     assert len(events_of(state, TEMPLATE_REGISTRATION)) == registrations
     assert second["events"]["registration"] == 0 and second["events"]["attendance"] == 0
     assert len(contact_ids(state)) == contacts
+
+
+def test_r20_recording_events_on_app_events_and_none_on_marketing_events(sandbox):
+    settings = {**SETTINGS, "event_sinks": ["marketing_events", "app_events"]}
+    portal = connect(sandbox, scenario(), settings)
+    report = sync(portal)
+    state = sandbox.state()
+    recording_events = [e for e in state["hubspot"]["app_events"]
+                        if "recording" in str(e.get("eventTypeName", "")).lower()]
+    assert len(recording_events) == 3  # jane, bob and the walk-in of Hal's webinar
+    assert {e["properties"]["recording_url"] for e in recording_events} == {SHARE}
+    # Counted once, on the first sink that carries recordings (app_events here).
+    assert report["events"]["recording"] == 3 and report["recordings"]["synced"] == 1
+    assert state["hubspot"]["timeline_events"] == []
+    # Marketing events carry registrations and attendance only.
+    states = {p["state"] for m in state["hubspot"]["marketing_events"] for p in m["participations"]}
+    assert states <= {"REGISTERED", "ATTENDED"}
