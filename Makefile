@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export DEBUG ?= 1
+# Two or more cores: the suite runs in parallel (pytest-xdist).
+PYTEST_ARGS ?= -n auto
 
 .PHONY: install test demo serve worker beat lint typecheck clean
 
