@@ -176,3 +176,24 @@ def test_pull_traffic_follows_the_zoom_specs(sandbox):
     operations = " ".join(sorted(recorder.operations))
     for path in ("/users", "webinars", "registrants", "instances", "report/webinars", "zoom_events"):
         assert path in operations, f"{path} not exercised: {operations}"
+
+
+def test_server_faults_are_retried_and_the_result_equals_a_clean_run(sandbox):
+    portal = connect(sandbox, scenario_copy())
+    full_sync(portal)
+    reference = {e: c["properties"] for e, c in contacts(sandbox).items()}
+    reference_events = sorted(e["id"] for e in sandbox.state()["hubspot"]["timeline_events"])
+    portal.delete()
+    portal = connect(sandbox, scenario_copy())
+    sandbox.configure(fault_rate=0.25, seed=3)
+    report = full_sync(portal)
+    sandbox.configure(fault_rate=0)
+    assert sandbox.calls()["faults"]["zoom"] + sandbox.calls()["faults"]["hubspot"] > 0
+    assert report["errors"] == []
+    after = {e: c["properties"] for e, c in contacts(sandbox).items()}
+    assert set(after) == set(reference)
+    for email, props in reference.items():
+        assert {k: v for k, v in after[email].items() if k.startswith("zoomsync_")} == {
+            k: v for k, v in props.items() if k.startswith("zoomsync_")
+        }
+    assert sorted(e["id"] for e in sandbox.state()["hubspot"]["timeline_events"]) == reference_events
