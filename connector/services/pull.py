@@ -13,13 +13,17 @@ Incremental: a finished session whose participants were fully pulled is not pull
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import itertools
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -96,6 +100,70 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _noop() -> None:
+    return None
+
+
+class _Background(Generic[T]):
+    """Runs a page producer in a worker thread (HTTP only) and hands its pages to the calling
+    thread, which alone writes to the database. At most `maxsize` pages wait in memory.
+
+    The worker runs in a copy of the caller's context, so its API calls are counted in the
+    sync report; an exception in the worker is raised again in the caller by `drain`.
+    """
+
+    _DONE = object()
+
+    def __init__(self, produce: Callable[[], Iterable[T]], *, maxsize: int = 4) -> None:
+        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize)
+        self._stop = threading.Event()
+        self.finished = False
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run, produce), name="zoomsync-pull", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, produce: Callable[[], Iterable[T]]) -> None:
+        try:
+            for item in produce():
+                if not self._put((item, None)):
+                    return
+            self._put((self._DONE, None))
+        except BaseException as exc:  # handed to the caller's thread
+            self._put((self._DONE, exc))
+        finally:
+            connections.close_all()  # this thread's own connections, if a token refresh opened one
+
+    def _put(self, entry: tuple[Any, BaseException | None]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def drain(self, *, block: bool) -> Iterator[T]:
+        """The pages fetched so far (block=False) or all of them (block=True)."""
+        while not self.finished:
+            try:
+                item, exc = self._queue.get(block=block)
+            except queue.Empty:
+                return
+            if item is self._DONE:
+                self.finished = True
+                self._thread.join()
+                if exc is not None:
+                    raise exc
+                return
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
 def webinar_verdict(
     *, rules: SyncRules, webinar_id: str, host_email: str, zoom_event_id: str
 ) -> str:
@@ -134,6 +202,8 @@ class AccountPull:
         self.progress = progress or (lambda phase, done, total: None)
         self.now = timezone.now()
         self.users_by_id: dict[str, str] = {}  # zoom user id → lower-cased email
+        # Called after each participants page: writes what the registrant listing fetched.
+        self.between_pages: Callable[[], None] = _noop
 
     # --- users and webinars ---------------------------------------------------------
 
@@ -261,10 +331,36 @@ class AccountPull:
     # --- per passing webinar -----------------------------------------------------------
 
     def webinar_pull(self, webinar: Webinar, *, listed: bool) -> None:
+        """Registrants and sessions of one webinar. Zoom limits each rate-limit label on its
+        own (registrants MEDIUM, participant reports HEAVY), so the registrant listing runs
+        in a worker thread while this thread pulls the participants; every page is written
+        here, by this thread alone."""
         if not listed and not self.full and not self._expired_webinar_has_more(webinar):
             return
-        self.registrants_pull(webinar)
-        self.sessions_pull(webinar)
+        seen_from = timezone.now()
+        complete = True
+        background = _Background(lambda: self.registrants_fetch(webinar))
+
+        def drain(block: bool = False) -> None:
+            nonlocal complete
+            for kind, status, page in background.drain(block=block):
+                if kind == "page":
+                    self._registrants_write(webinar, page, status)
+                else:  # "gone" or "incomplete": not every registrant was listed
+                    complete = False
+
+        try:
+            self.between_pages = drain
+            self.sessions_pull(webinar)
+            drain(block=True)
+        finally:
+            self.between_pages = _noop
+            background.close()
+        if complete:
+            # R18: a registrant Zoom no longer lists under any status was cancelled or deleted.
+            Registrant.objects.filter(webinar=webinar, last_seen_at__lt=seen_from).exclude(
+                status="cancelled"
+            ).update(status="cancelled")
 
     def _expired_webinar_has_more(self, webinar: Webinar) -> bool:
         """An expired webinar (no longer listed) holds no new sessions; pull it again only
@@ -272,24 +368,22 @@ class AccountPull:
         sessions = webinar.sessions.all()
         return not sessions.exists() or sessions.filter(participants_complete=False).exists()
 
-    def registrants_pull(self, webinar: Webinar) -> None:
-        seen_from = timezone.now()
-        complete = True
+    def registrants_fetch(self, webinar: Webinar) -> Iterator[tuple[str, str, list[dict[str, Any]]]]:
+        """Pages of registrants of every listable status (HTTP only: runs in a worker thread).
+        Yields ("page", status, page), or ("gone"|"incomplete", status, []) when a listing
+        could not be read whole."""
         for status in REGISTRANT_STATUSES:
             try:
                 for page in _chunks(self.client.registrants_iter(webinar.webinar_id, status=status), WRITE_PAGE):
-                    self._registrants_write(webinar, page, status)
+                    yield "page", status, page
             except NotFound:
-                return  # webinar gone or expired: keep what we have
+                yield "gone", status, []  # webinar gone or expired: keep what we have
+                return
             except BadRequest as exc:
-                # 3000-style "registration not required" / a status not allowed: nothing listed.
+                # 3000 "registration not required": nothing to list, the listing is whole.
                 logger.info("registrants of %s (%s) not listed: %s", webinar.webinar_id, status, exc)
-                complete = complete and exc.code in (3000, 300)
-        if complete:
-            # R18: a registrant Zoom no longer lists under any status was cancelled or deleted.
-            Registrant.objects.filter(webinar=webinar, last_seen_at__lt=seen_from).exclude(
-                status="cancelled"
-            ).update(status="cancelled")
+                if exc.code not in (3000, 300):
+                    yield "incomplete", status, []
 
     def _registrants_write(self, webinar: Webinar, page: list[dict[str, Any]], status: str) -> None:
         now = dt_db(timezone.now())
@@ -406,6 +500,7 @@ class AccountPull:
             return
         for page in _chunks(rows, WRITE_PAGE):
             self._participants_write(session, page)
+            self.between_pages()
         end = session.end_time or (
             session.start_time + dt.timedelta(minutes=session.scheduled_duration_minutes or 0)
             if session.start_time

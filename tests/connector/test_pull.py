@@ -197,3 +197,46 @@ def test_r6_picker_domains_and_synced_webinars_selectors(sandbox):
     sync_pull(portal)
     assert zoom_user_domains(portal=portal) == ["acme.com", "partner.example"]
     assert [w.webinar_id for w in synced_webinars(portal=portal)] == ["81000000001"]
+
+
+def test_registrant_listing_error_in_the_worker_thread_fails_the_sync(sandbox, monkeypatch):
+    from connector.clients.errors import ServerError
+    from connector.clients.zoom import ZoomClient
+    from connector.models import SyncRunStatus
+
+    portal = connect(sandbox, scenario_copy())
+
+    def broken(self, webinar_id, **kwargs):
+        raise ServerError("GET /webinars/{webinarId}/registrants HTTP 503", status=503)
+        yield  # a generator, like the real listing
+
+    monkeypatch.setattr(ZoomClient, "registrants_iter", broken)
+    run = SyncRun.objects.create(portal=portal)
+    with pytest.raises(ServerError):
+        portal_sync(portal=portal, run=run, pull_only=True)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.FAILED
+    # Nothing was marked cancelled on the strength of a listing that failed.
+    assert not Registrant.objects.filter(status="cancelled").exists()
+
+
+def test_background_pages_arrive_in_order_and_errors_are_raised_in_the_caller():
+    from connector.services.pull import _Background
+
+    bg = _Background(lambda: iter(range(10)), maxsize=2)
+    assert list(bg.drain(block=True)) == list(range(10))
+
+    def failing():
+        yield 1
+        raise ValueError("boom")
+
+    bg = _Background(failing)
+    got = []
+    with pytest.raises(ValueError, match="boom"):
+        for item in bg.drain(block=True):
+            got.append(item)
+    assert got == [1]
+    # Closing a producer that still has pages to give stops it.
+    bg = _Background(lambda: iter(range(10_000)), maxsize=1)
+    bg.close()
+    assert not bg._thread.is_alive()

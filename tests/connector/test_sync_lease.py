@@ -100,7 +100,9 @@ def test_beat_entry_exists_after_migrate(db):
     assert task.enabled
     from zoomsync.celery import app
 
+    app.loader.import_default_modules()  # what a worker/beat does at start (autodiscovery)
     assert "connector.tasks.portal_sync_all_task" in app.tasks
+    assert app.tasks["connector.tasks.portal_sync_task"].queue == "sync"
 
 
 def test_sync_all_task_queues_every_active_portal(portal, monkeypatch, django_capture_on_commit_callbacks):
