@@ -113,8 +113,18 @@ def sandbox_connect(*, url: str) -> Portal:
         )
 
     # A first token per account through the token service proves the connection now.
-    from connector.services.tokens import zoom_access_token_get
+    from connector.services.tokens import (
+        TokenRefreshFailed,
+        TokenRefreshRetryable,
+        zoom_access_token_get,
+    )
 
     for account in portal.zoom_accounts.filter(status=ConnectionStatus.CONNECTED):
-        zoom_access_token_get(account=account)
+        try:
+            zoom_access_token_get(account=account)
+        except (TokenRefreshFailed, TokenRefreshRetryable) as exc:
+            raise SandboxConnectError(
+                f"Zoom account {account.account_id}: no token ({exc}). If the scenario sets the"
+                " account's client_id/client_secret, set ZOOM_CLIENT_ID/ZOOM_CLIENT_SECRET to them."
+            ) from exc
     return portal

@@ -138,3 +138,12 @@ def test_sync_full_run_pushes_and_second_run_is_idle(sandbox):
 def test_sync_without_portal_is_a_clear_error(db):
     with pytest.raises(CommandError, match="no connected portal"):
         run("sync")
+
+
+def test_connect_sandbox_refused_zoom_credentials_is_a_clear_error(sandbox):
+    data = scenario_copy()
+    data["zoom"]["accounts"][0]["client_id"] = "pinned-id"
+    data["zoom"]["accounts"][0]["client_secret"] = "pinned-secret"
+    sandbox.load(data)
+    with pytest.raises(CommandError, match="zacc_main: no token"):
+        run("connect_sandbox", "--url", sandbox.url)
