@@ -147,3 +147,17 @@ def test_connect_sandbox_refused_zoom_credentials_is_a_clear_error(sandbox):
     sandbox.load(data)
     with pytest.raises(CommandError, match="zacc_main: no token"):
         run("connect_sandbox", "--url", sandbox.url)
+
+
+def test_progress_bar_draws_phase_and_counts():
+    from connector.management.commands.sync import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(stream)
+    bar("pull:webinar data", 1, 4)
+    bar("push", 10, 10)
+    bar.close()
+    text = stream.getvalue()
+    assert "pull:webinar data" in text and "1/4" in text
+    assert "[" + "#" * 30 + "]" in text and "10/10" in text
+    assert text.endswith("\r")
