@@ -152,7 +152,7 @@ def attendance_iter(*, sessions: QuerySet[Session]) -> Iterator[tuple[Session, s
     if not by_pk:
         return
     rows = (
-        ParticipantRow.objects.filter(session_id__in=list(by_pk))
+        ParticipantRow.objects.filter(session__in=sessions)
         .exclude(email="")
         .order_by("session_id", "email", "join_time")
         .values_list("session_id", "email", "join_time", "leave_time")
@@ -449,7 +449,7 @@ def _attendance_by_email_iter(*, sessions: QuerySet[Session]) -> Iterator[tuple[
     if not by_pk:
         return
     rows = (
-        ParticipantRow.objects.filter(session_id__in=list(by_pk))
+        ParticipantRow.objects.filter(session__in=sessions)
         .exclude(email="")
         .order_by("email", "session_id", "join_time")
         .values_list("email", "session_id", "join_time", "leave_time", "name")
