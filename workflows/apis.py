@@ -28,7 +28,7 @@ from workflows.serializers import (
     ActionResponseOutputSerializer,
     ErrorOutputSerializer,
 )
-from workflows.services.registration import webinar_registration_add
+from workflows.services.registration import nul_strip, webinar_registration_add
 from workflows.signatures import request_signature_verify
 
 logger = logging.getLogger("zoomsync.workflows")
@@ -91,7 +91,8 @@ class AddToZoomWebinarApi(APIView):
             return Response({"detail": "Invalid or missing HubSpot signature"}, status=status.HTTP_401_UNAUTHORIZED)
 
         try:
-            body = json.loads(raw)
+            # HubSpot never sends NUL; a body that does must not reach the database as is.
+            body = nul_strip(json.loads(raw))
         except (ValueError, RecursionError):
             return Response({"detail": "Body is not JSON"}, status=status.HTTP_400_BAD_REQUEST)
         serializer = ActionRequestInputSerializer(data=body)

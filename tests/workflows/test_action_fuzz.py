@@ -218,3 +218,11 @@ def test_fuzz_never_5xx_and_never_registers_without_valid_signature(client, zoom
     # The generator reaches the interesting paths, not only 400s and 401s.
     assert seen["rejected"] > 500 and seen["http_400"] > 50
     assert seen["SUCCESS"] > 0 and seen["INVALID_WEBINAR_ID"] > 0 and seen["MISSING_CONTACT_EMAIL"] > 0
+
+
+def test_nul_characters_in_the_body_are_stored_without_them():
+    """Found by the fuzz run on PostgreSQL: text and JSON columns there refuse NUL."""
+    from workflows.services.registration import name_clean, nul_strip
+
+    assert nul_strip({"a\x00": ["x\x00y", {"k": "\x00"}], "n": 1}) == {"a": ["xy", {"k": ""}], "n": 1}
+    assert name_clean("Jo\x00hn\x19 ") == "John"

@@ -117,7 +117,20 @@ def email_clean(raw: object) -> str | None:
 def name_clean(raw: object) -> str:
     if not isinstance(raw, str):
         return ""
-    return " ".join(raw.split())[:64]  # Zoom: first_name/last_name ≤ 64
+    # Control characters (NUL included: PostgreSQL text cannot hold it) never belong in a name.
+    printable = "".join(ch for ch in raw if ch.isprintable() or ch.isspace())
+    return " ".join(printable.split())[:64]  # Zoom: first_name/last_name ≤ 64
+
+
+def nul_strip(value: Any) -> Any:
+    """A parsed JSON value with NUL characters removed: PostgreSQL text and JSON refuse them."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {nul_strip(k): nul_strip(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nul_strip(v) for v in value]
+    return value
 
 
 @dataclass
