@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -69,7 +70,8 @@ def sync_rules_get(*, portal: Portal) -> SyncRules:
     )
 
 
-def portals_for_user(*, user: object) -> list[Portal]:
+def portals_for_user(*, user: Any) -> list[Portal]:
+    """The portals a Django user administers (the settings UI's tenancy)."""
     return list(Portal.objects.filter(portalmembership__user=user).order_by("hub_id"))
 
 

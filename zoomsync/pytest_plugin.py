@@ -25,7 +25,7 @@ REQUIRED_WHEN = {"services": "REQUIRE_SERVICES", "contract": "REQUIRE_SPECS", "b
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     if not report.skipped:
         return

@@ -9,7 +9,6 @@ from connector.selectors import sync_rules_get
 from connector.services.sync_settings import (
     domain_normalize,
     email_domain,
-    settings_document_parse,
     sync_settings_export,
     sync_settings_import,
 )
