@@ -1,17 +1,17 @@
 import logging
 
+import pytest
+
 from zoomsync.celery import app, log_mode
 
 
-def test_start_log_says_tasks_run_in_process_without_broker(caplog, monkeypatch):
-    monkeypatch.setattr(app.conf, "task_always_eager", True)
-    with caplog.at_level(logging.INFO, logger="zoomsync.celery"):
-        log_mode()
-    assert "run in-process" in caplog.text
-
-
-def test_start_log_says_workers_with_broker(caplog, monkeypatch):
-    monkeypatch.setattr(app.conf, "task_always_eager", False)
-    with caplog.at_level(logging.INFO, logger="zoomsync.celery"):
-        log_mode()
-    assert "go to workers" in caplog.text
+@pytest.mark.parametrize(("eager", "expected"), [(True, "run in-process"), (False, "go to workers")])
+def test_start_log_says_where_tasks_run(caplog, eager, expected):
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    try:
+        with caplog.at_level(logging.INFO, logger="zoomsync.celery"):
+            log_mode()
+    finally:
+        app.conf.task_always_eager = previous
+    assert expected in caplog.text
