@@ -99,19 +99,28 @@ def token(request: HttpRequest) -> JsonResponse:
         accounts = world.zoom.accounts
         if account_id is None:
             if len(accounts) != 1:
-                return _error(400, "account_id is required when the scenario has "
-                                   f"{len(accounts)} Zoom accounts",
-                              accounts=list(accounts))
+                return _error(
+                    400,
+                    f"account_id is required when the scenario has {len(accounts)} Zoom accounts",
+                    accounts=list(accounts),
+                )
             account_id = next(iter(accounts))
         if account_id not in accounts:
-            return _error(404, f"no Zoom account {account_id!r} in the scenario",
-                          accounts=list(accounts))
+            return _error(
+                404, f"no Zoom account {account_id!r} in the scenario", accounts=list(accounts)
+            )
         lifetime = knobs().zoom_token_lifetime_s
         access = world.zoom.token_issue(account_id, kind="access", lifetime_s=lifetime)
         refresh = world.zoom.token_issue(account_id, kind="refresh", lifetime_s=15 * 365 * 86400)
-    return JsonResponse({"access_token": access, "refresh_token": refresh,
-                         "token_type": "bearer", "expires_in": lifetime,
-                         "account_id": account_id})
+    return JsonResponse(
+        {
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": lifetime,
+            "account_id": account_id,
+        }
+    )
 
 
 @csrf_exempt
@@ -127,7 +136,27 @@ def calls(request: HttpRequest) -> JsonResponse:
 
 @require_http_methods(["GET"])
 def state(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(sandbox_state().snapshot())
+    world = sandbox_state()
+    if request.GET.get("view") == "accounts":
+        # Extension: who is connected, without every contact and registrant (large scenarios).
+        with world.lock:
+            hub = world.hubspot
+            return JsonResponse(
+                {
+                    "hubspot": {
+                        "portal_id": hub.portal_id,
+                        "hub_domain": hub.hub_domain,
+                        "business_units": list(hub.business_units),
+                    },
+                    "zoom": {
+                        "accounts": [
+                            {"account_id": a.account_id, "business_unit_id": a.business_unit_id}
+                            for a in world.zoom.accounts.values()
+                        ]
+                    },
+                }
+            )
+    return JsonResponse(world.snapshot())
 
 
 @csrf_exempt

@@ -59,7 +59,7 @@ def _hubspot_tokens(base: str) -> dict[str, Any]:
 def sandbox_connect(*, url: str) -> Portal:
     """Create or update the portal and Zoom accounts of the sandbox's loaded scenario."""
     base = url.rstrip("/")
-    state = _get(f"{base}/_sandbox/state")
+    state = _get(f"{base}/_sandbox/state", view="accounts")
     hub = state.get("hubspot") or {}
     portal_id = hub.get("portal_id")
     if not portal_id:

@@ -191,3 +191,15 @@ def test_markers_are_fixture_arguments(sandbox):
 
 def test_knobs_do_not_leak_into_the_next_test(sandbox):
     assert sandbox.config()["latency_ms"] == 0 and sandbox.state()["zoom"]["accounts"] == []
+
+
+def test_state_accounts_view_names_the_portal_and_accounts_only(sandbox):
+    import requests
+
+    sandbox.load("demo")
+    body = requests.get(f"{sandbox.url}/_sandbox/state", params={"view": "accounts"}, timeout=10).json()
+    assert body["hubspot"]["portal_id"] == sandbox.state()["hubspot"]["portal_id"]
+    assert "contacts" not in body["hubspot"]
+    full_ids = sorted(a["account_id"] for a in sandbox.state()["zoom"]["accounts"])
+    assert sorted(a["account_id"] for a in body["zoom"]["accounts"]) == full_ids
+    assert all("webinars" not in a for a in body["zoom"]["accounts"])
