@@ -429,3 +429,12 @@ def test_audit_log_page_shows_per_user_change_in_words(client_alice, member_port
     body = client_alice.get(url("audit-log", member_portal)).content.decode()
     assert "new webinars by default: on, recordings: on" in body
     assert "webinars.81000000001" in body and "sync: off" in body
+
+
+def test_r3_r15_guidance_is_shown_next_to_the_settings(client_alice, member_portal):
+    body = client_alice.get(url("global-settings", member_portal)).content.decode()
+    # R3: guests lose their email; the admin is told to turn on registration.
+    assert "Guests without an email are not synced (R3)" in body
+    assert "registration</em> for your webinars in Zoom" in body
+    # R15 (same rule as R13, shown as guidance): registrants must use their primary email.
+    assert "Registrants must use their primary email (R13, R15)" in body
