@@ -1,7 +1,11 @@
 """Celery tasks: thin, take ids, load fresh state, call one service.
 
 `portal_sync_task` syncs one portal (queue "sync"); a second task for a portal whose lease
-is held ends at once with the run marked as such. Transient API errors (rate limit, 5xx,
+is held ends at once with the run marked as such. With a broker (tasks go to workers) the
+sync fans out: the account-level pull here, then a chord of `webinar_pull_task` (one per
+synced webinar, in parallel) whose callback `portal_sync_finish_task` computes, pushes and
+stores the report (services/sync_fanout.py). Eager (no broker), or ZOOMSYNC_SYNC_FANOUT
+off, the whole sync runs in this one task. Transient API errors (rate limit, 5xx,
 transport) are retried with exponential backoff, capped below the broker's visibility
 timeout. `portal_sync_all_task` is the beat entry ("zoomsync: sync all portals", every
 15 minutes, created by migration 0005).
@@ -12,14 +16,32 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import shared_task
+from celery import chord, shared_task
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from connector.clients.errors import RateLimited, ServerError, TransportError
 from connector.models import ConnectionStatus, Portal, SyncRun, SyncRunStatus
+from connector.services import sync_fanout
 from connector.services.sync import SyncAlreadyRunning, portal_sync, sync_run_start
+from connector.services.tokens import TokenRefreshRetryable
 
 logger = logging.getLogger("zoomsync.tasks")
+
+# Retried with backoff: the provider or the network will likely answer later.
+RETRY = {
+    "autoretry_for": (RateLimited, ServerError, TransportError, TokenRefreshRetryable),
+    "retry_backoff": 30,
+    "retry_backoff_max": 30 * 60,  # below the broker's visibility timeout (1 hour)
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+def _fanout_enabled() -> bool:
+    """Fan out only when tasks really go to workers: eager Celery runs everything in-process."""
+    return not portal_sync_task.app.conf.task_always_eager and getattr(settings, "ZOOMSYNC_SYNC_FANOUT", True)
 
 
 @shared_task(
@@ -28,11 +50,7 @@ logger = logging.getLogger("zoomsync.tasks")
     acks_late=True,
     time_limit=60 * 60,
     soft_time_limit=55 * 60,
-    autoretry_for=(RateLimited, ServerError, TransportError),
-    retry_backoff=30,
-    retry_backoff_max=30 * 60,  # below the broker's visibility timeout (1 hour)
-    retry_jitter=True,
-    max_retries=5,
+    **RETRY,
 )
 def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool = False) -> dict[str, Any] | None:
     portal = Portal.objects.filter(pk=portal_id).first()
@@ -45,6 +63,8 @@ def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool 
         return None
     run = SyncRun.objects.filter(pk=sync_run_id, portal=portal).first() if sync_run_id else None
     try:
+        if _fanout_enabled():
+            return _portal_sync_fanout(portal=portal, run=run, full=full)
         return portal_sync(portal=portal, run=run, full=full)
     except SyncAlreadyRunning as exc:
         logger.info("%s", exc)
@@ -64,3 +84,54 @@ def portal_sync_all_task() -> list[int]:
     for portal in Portal.objects.filter(status=ConnectionStatus.CONNECTED).order_by("pk"):
         started.append(sync_run_start(portal=portal, trigger="beat").pk)
     return started
+
+
+def _portal_sync_fanout(*, portal: Portal, run: SyncRun | None, full: bool) -> dict[str, Any] | None:
+    if run is None:
+        run = SyncRun.objects.create(portal=portal, trigger="manual")
+    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run, full=full)
+    if webinar_pks is None:
+        return None  # a redelivered task: this run's fan-out is already under way
+    finish = portal_sync_finish_task.si(run.pk)
+    if webinar_pks:
+        header = [webinar_pull_task.si(run.pk, pk) for pk in webinar_pks]
+        callback = finish.on_error(portal_sync_failed_task.s(sync_run_id=run.pk))
+        transaction.on_commit(lambda: chord(header)(callback))
+    else:
+        transaction.on_commit(finish.apply_async)
+    return {"sync_run": run.pk, "webinar_tasks": len(webinar_pks)}
+
+
+@shared_task(
+    name="connector.tasks.webinar_pull_task",
+    queue="sync",
+    acks_late=True,
+    time_limit=sync_fanout.WEBINAR_TASK_TIME_LIMIT,
+    soft_time_limit=sync_fanout.WEBINAR_TASK_TIME_LIMIT - 5 * 60,
+    **RETRY,
+)
+def webinar_pull_task(sync_run_id: int, webinar_pk: int) -> dict[str, Any] | None:
+    """One synced webinar's registrants, sessions, participants and recordings (a fanned-out
+    sync's chord header). Idempotent: a redelivery upserts the same rows."""
+    return sync_fanout.sync_fanout_webinar(sync_run_id=sync_run_id, webinar_pk=webinar_pk)
+
+
+@shared_task(
+    name="connector.tasks.portal_sync_finish_task",
+    queue="sync",
+    acks_late=True,
+    time_limit=60 * 60,
+    soft_time_limit=55 * 60,
+    **RETRY,
+)
+def portal_sync_finish_task(sync_run_id: int) -> dict[str, Any] | None:
+    """Compute, push (through the outbox: a re-run sends nothing twice), report, release."""
+    return sync_fanout.sync_fanout_finish(sync_run_id=sync_run_id)
+
+
+@shared_task(
+    name="connector.tasks.portal_sync_failed_task", queue="sync", acks_late=True, time_limit=60, soft_time_limit=50
+)
+def portal_sync_failed_task(request: Any, exc: BaseException, traceback: Any, sync_run_id: int) -> None:
+    """The chord's error callback: a webinar task failed for good, so the run failed."""
+    sync_fanout.sync_fanout_failed(sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}")

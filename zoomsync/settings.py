@@ -164,6 +164,8 @@ CELERY_TASK_QUEUES_NAMES = ["sync", "realtime", "default"]
 # Countdowns must stay below this, or Redis redelivers the task early.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# With a broker, one portal's sync fans out: a Celery task per synced webinar (docs/sync.md).
+ZOOMSYNC_SYNC_FANOUT = env.bool("ZOOMSYNC_SYNC_FANOUT", default=True)
 CELERY_TIMEZONE = "UTC"
 
 # Shared locks and rate limiting use Redis when a broker is configured.

@@ -254,3 +254,26 @@ class SyncLease(models.Model):
     owner = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     sync_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL)
+
+
+class SyncRunPart(models.Model):
+    """One part of a sync run fanned out to Celery workers (docs/sync.md, "Celery").
+
+    `webinar` null: the account-level pull (users, Zoom Events, webinar listing and
+    verdicts), whose `state` also holds the lease owner and `full`. Otherwise one synced
+    webinar's pull (registrants, sessions, participants, recordings). `state` keeps what
+    the part counted for the report (pulled, skips, errors, API calls), so the counts survive
+    the worker; a re-run of a part overwrites its row (unique per run and webinar).
+    """
+
+    sync_run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="parts")
+    webinar = models.ForeignKey(Webinar, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    listed = models.BooleanField(default=True)  # listed by Zoom in this run (not expired)
+    attempts = models.PositiveIntegerField(default=0)  # executions of the part's task
+    done = models.BooleanField(default=False)
+    state = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sync_run", "webinar"], name="sync_run_part_unique"),
+        ]

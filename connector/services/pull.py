@@ -543,7 +543,10 @@ class AccountPull:
 
     # --- the whole account ---------------------------------------------------------------
 
-    def run(self) -> None:
+    def account_level_pull(self) -> list[tuple[Webinar, bool]]:
+        """The account-level part: Zoom Events (R2), users, the webinar listing and every
+        webinar's verdict (webinar skips reported). Returns the passing webinars, each with
+        whether Zoom listed it in this run (an unlisted one has expired)."""
         self.progress("pull:users", 0, 1)
         events = self.zoom_event_webinars()
         users = self.users_pull()
@@ -555,13 +558,22 @@ class AccountPull:
             )
         passing = list(Webinar.objects.filter(account=self.account, skip_reason="").order_by("webinar_id"))
         self.report.webinars_synced += len(passing)
-        for n, webinar in enumerate(passing, 1):
+        return [(webinar, webinar.webinar_id in listed) for webinar in passing]
+
+    def webinar_data_pull(self, webinar: Webinar, *, listed: bool) -> None:
+        """One passing webinar's data: registrants, sessions, participants, recordings.
+        Idempotent (every row is upserted), so it may run again after a crash."""
+        self.webinar_pull(webinar, listed=listed)
+        # R6/R9/R20 (issue 5): also for expired webinars, whose recordings arrive later.
+        recordings_pull(
+            account=self.account, client=self.client, webinar=webinar, rules=self.rules, report=self.report, full=self.full
+        )
+
+    def run(self) -> None:
+        passing = self.account_level_pull()
+        for n, (webinar, listed) in enumerate(passing, 1):
             self.progress("pull:webinar data", n, len(passing))
-            self.webinar_pull(webinar, listed=webinar.webinar_id in listed)
-            # R6/R9/R20 (issue 5): also for expired webinars, whose recordings arrive later.
-            recordings_pull(
-                account=self.account, client=self.client, webinar=webinar, rules=self.rules, report=self.report, full=self.full
-            )
+            self.webinar_data_pull(webinar, listed=listed)
 
 
 def account_pull(
@@ -579,3 +591,45 @@ def account_pull(
 
         client = zoom_client_for(account)
     AccountPull(account=account, rules=rules, report=report, client=client, full=full, progress=progress).run()
+
+
+def account_level_pull(
+    *,
+    account: ZoomAccount,
+    rules: SyncRules,
+    report: SyncReport,
+    full: bool = False,
+    progress: Progress | None = None,
+    client: ZoomClient | None = None,
+) -> list[tuple[Webinar, bool]]:
+    """The account-level part of the pull (users, Zoom Events, webinars and their verdicts);
+    returns the passing webinars with whether Zoom listed them. The per-webinar part is
+    `webinar_data_pull` (a Celery task per webinar when the sync fans out)."""
+    if client is None:
+        from connector.clients.factories import zoom_client_for
+
+        client = zoom_client_for(account)
+    return AccountPull(
+        account=account, rules=rules, report=report, client=client, full=full, progress=progress
+    ).account_level_pull()
+
+
+def webinar_data_pull(
+    *,
+    webinar: Webinar,
+    listed: bool,
+    rules: SyncRules,
+    report: SyncReport,
+    full: bool = False,
+    progress: Progress | None = None,
+    client: ZoomClient | None = None,
+) -> None:
+    """One passing webinar's registrants, sessions, participant rows and recordings."""
+    account = webinar.account
+    if client is None:
+        from connector.clients.factories import zoom_client_for
+
+        client = zoom_client_for(account)
+    AccountPull(
+        account=account, rules=rules, report=report, client=client, full=full, progress=progress
+    ).webinar_data_pull(webinar, listed=listed)

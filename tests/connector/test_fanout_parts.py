@@ -1,0 +1,157 @@
+"""The fan-out's three steps called in-process (no broker needed): account-level pull,
+per-webinar parts (re-run after a "redelivery"), finish (re-run sends nothing). The result
+equals the one-piece sync's; a failed part fails the run and frees the lease."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.clients.errors import ServerError
+from connector.models import (
+    ParticipantRow,
+    Recording,
+    Registrant,
+    Session,
+    SkipRecord,
+    SyncLease,
+    SyncRun,
+    SyncRunPart,
+    SyncRunStatus,
+    Webinar,
+)
+from connector.services import pull as pull_service
+from connector.services import sync_fanout
+from connector.services.sandbox_connect import sandbox_connect
+from connector.services.sync import SyncAlreadyRunning, portal_sync
+from connector.services.sync_settings import sync_settings_import
+from zoomsync.demo import DEMO_SETTINGS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _connect_demo(sandbox):
+    sandbox.reset()
+    sandbox.load("demo")
+    portal = sandbox_connect(url=sandbox.url)
+    sync_settings_import(portal=portal, document=DEMO_SETTINGS)
+    return portal
+
+
+def _hubspot(sandbox):
+    state = sandbox.state()["hubspot"]
+    contacts = {
+        c["properties"]["email"].lower(): {k: v for k, v in c["properties"].items() if k.startswith("zoomsync_")}
+        for c in state["contacts"]
+        if not c["archived"] and c["properties"].get("email")
+    }
+    return contacts, sorted(e["id"] for e in state["timeline_events"])
+
+
+def _comparable(report):
+    return {k: v for k, v in report.items() if k not in ("started_at", "finished_at")}
+
+
+def test_fanout_steps_equal_the_one_piece_sync_and_reruns_change_nothing(sandbox):
+    portal = _connect_demo(sandbox)
+    reference = portal_sync(portal=portal, run=SyncRun.objects.create(portal=portal))
+    reference_hubspot = _hubspot(sandbox)
+    portal.delete()
+
+    portal = _connect_demo(sandbox)
+    run = SyncRun.objects.create(portal=portal)
+    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    assert sorted(webinar_pks) == sorted(
+        Webinar.objects.filter(account__portal=portal, skip_reason="").values_list("pk", flat=True)
+    )
+    # The lease stays held between the steps: another sync of the portal is refused.
+    with pytest.raises(SyncAlreadyRunning):
+        portal_sync(portal=portal, run=SyncRun.objects.create(portal=portal))
+    # A redelivered task_begin (lease still held) launches nothing a second time.
+    run.refresh_from_db()
+    assert sync_fanout.sync_fanout_begin(portal=portal, run=run) is None
+    for pk in webinar_pks:
+        sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=pk)
+    # Delivered again after it finished (worker killed before the ack): counted once.
+    sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[0])
+    assert SyncRunPart.objects.get(sync_run=run, webinar_id=webinar_pks[0]).attempts == 2
+    report = sync_fanout.sync_fanout_finish(sync_run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.SUCCEEDED
+    assert _comparable(report) == _comparable(reference)
+    assert _hubspot(sandbox) == reference_hubspot
+    skips = SkipRecord.objects.filter(sync_run=run).count()
+    assert skips == sum(n for k in ("webinars", "people", "recordings") for n in report[k]["skipped"].values())
+    assert SyncLease.objects.get(portal=portal).owner == ""
+
+    # The finish task delivered again: nothing is sent, the report stays.
+    sandbox.calls_clear()
+    assert sync_fanout.sync_fanout_finish(sync_run_id=run.pk) == report
+    assert sandbox.calls()["hubspot"] == {}
+    assert _hubspot(sandbox) == reference_hubspot
+    assert SkipRecord.objects.filter(sync_run=run).count() == skips
+
+
+def _rows(webinar_pk):
+    return (
+        Registrant.objects.filter(webinar_id=webinar_pk).count(),
+        Session.objects.filter(webinar_id=webinar_pk).count(),
+        ParticipantRow.objects.filter(session__webinar_id=webinar_pk).count(),
+        Recording.objects.filter(session__webinar_id=webinar_pk).count(),
+    )
+
+
+def test_fanout_webinar_part_killed_midway_runs_again_and_upserts_the_same_rows(sandbox):
+    portal = _connect_demo(sandbox)
+    run = SyncRun.objects.create(portal=portal)
+    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    for pk in webinar_pks:
+        sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=pk)
+    before = {pk: _rows(pk) for pk in webinar_pks}
+    assert sum(r[0] for r in before.values()) == 19  # the demo's registrants
+    # The worker died before recording the part as done: the redelivered task pulls again.
+    SyncRunPart.objects.filter(sync_run=run).exclude(webinar=None).update(done=False)
+    for pk in webinar_pks:
+        sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=pk)
+    assert {pk: _rows(pk) for pk in webinar_pks} == before
+    assert all(SyncRunPart.objects.filter(sync_run=run).values_list("done", flat=True))
+    report = sync_fanout.sync_fanout_finish(sync_run_id=run.pk)
+    assert report["errors"] == [] and report["people"]["contacts_created"] == 8
+
+
+def test_fanout_failed_webinar_part_fails_the_run_and_frees_the_lease(sandbox, monkeypatch):
+    portal = _connect_demo(sandbox)
+    run = SyncRun.objects.create(portal=portal)
+    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+
+    def down(self, webinar, *, listed):
+        raise ServerError("GET /webinars/x/registrants HTTP 503", status=503)
+
+    monkeypatch.setattr(pull_service.AccountPull, "webinar_pull", down)
+    # Transient: raised for the task to retry; the part is not done.
+    with pytest.raises(ServerError):
+        sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[0])
+    assert not SyncRunPart.objects.get(sync_run=run, webinar_id=webinar_pks[0]).done
+    assert SyncLease.objects.get(portal=portal).owner != ""
+    # Retries exhausted: the chord's error callback.
+    sync_fanout.sync_fanout_failed(sync_run_id=run.pk, error="webinar pull failed: ServerError")
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.FAILED and "ServerError" in run.error
+    assert SyncLease.objects.get(portal=portal).owner == ""
+    # A late part of the failed run does nothing; the finish does not push.
+    assert sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[1]) is None
+    sync_fanout.sync_fanout_finish(sync_run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.FAILED
+    assert sandbox.state()["hubspot"]["timeline_events"] == []
+
+
+def test_eager_celery_keeps_the_one_piece_sync(portal, monkeypatch):
+    """No broker (eager): portal_sync_task runs the whole sync in-process, no parts."""
+    from connector.tasks import portal_sync_task
+
+    synced = []
+    monkeypatch.setattr("connector.tasks.portal_sync", lambda **kw: synced.append(kw) or {})
+    run = SyncRun.objects.create(portal=portal)
+    portal_sync_task.apply(args=(portal.pk, run.pk)).get()
+    assert [kw["run"] for kw in synced] == [run]
+    assert not SyncRunPart.objects.filter(sync_run=run).exists()

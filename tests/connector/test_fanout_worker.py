@@ -1,0 +1,130 @@
+"""A sync fanned out over a real Celery worker (marked `services`): the account-level pull in
+`portal_sync_task`, one `webinar_pull_task` per synced webinar running in parallel, then
+`portal_sync_finish_task`. The HubSpot state it leaves equals an in-process sync's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from connector.models import SyncLease, SyncRun, SyncRunPart, SyncRunStatus, Webinar
+from connector.services.sandbox_connect import sandbox_connect
+from connector.services.sync import portal_sync, sync_run_start
+from connector.services.sync_settings import sync_settings_import
+from zoomsync.demo import DEMO_SETTINGS
+
+pytestmark = pytest.mark.services
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fanout_worker(transactional_db):
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("CELERY_BROKER_URL does not point at Redis")
+    if connection.vendor != "postgresql":
+        pytest.skip("DATABASE_URL does not point at PostgreSQL")
+    db = connection.settings_dict
+    env = dict(os.environ)
+    # The worker must read the test database, where this test's rows are committed.
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    with tempfile.TemporaryFile() as log:
+        # Two threads: the per-webinar tasks of the fan-out really run in parallel.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "zoomsync", "worker", "-Q", "sync,realtime,default",
+             "--pool", "threads", "--concurrency", "2", "-l", "warning", "--without-gossip", "--without-mingle"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            log.seek(0)
+            sys.stdout.write(log.read().decode(errors="replace")[-5000:])  # shown when the test fails
+
+
+def _hubspot(sandbox) -> tuple[dict[str, dict], list[str]]:
+    """Live contacts by email (properties without timestamps/ids) and every event id sent."""
+    state = sandbox.state()["hubspot"]
+    contacts = {}
+    for c in state["contacts"]:
+        props = c["properties"]
+        if c["archived"] or not props.get("email"):
+            continue
+        contacts[props["email"].lower()] = {
+            k: v for k, v in props.items() if k not in ("createdate", "lastmodifieddate", "hs_object_id")
+        }
+    events = sorted(e["id"] for e in state["timeline_events"])
+    return contacts, events
+
+
+def _comparable(report: dict) -> dict:
+    return {k: v for k, v in report.items() if k not in ("started_at", "finished_at")}
+
+
+def _connect_demo(sandbox):
+    sandbox.reset()
+    sandbox.load("demo")
+    portal = sandbox_connect(url=sandbox.url)
+    sync_settings_import(portal=portal, document=DEMO_SETTINGS)
+    return portal
+
+
+def test_fanout_sync_through_a_real_worker_equals_the_in_process_sync(sandbox, fanout_worker):
+    from zoomsync.celery import app
+
+    assert not app.conf.task_always_eager
+    # The reference: the same scenario synced in this process, in one piece.
+    portal = _connect_demo(sandbox)
+    reference_report = portal_sync(portal=portal, run=SyncRun.objects.create(portal=portal))
+    reference_contacts, reference_events = _hubspot(sandbox)
+    assert reference_report["errors"] == [] and reference_events
+    portal.delete()
+
+    portal = _connect_demo(sandbox)
+    run = sync_run_start(portal=portal, trigger="manual")  # queued: the worker picks it up
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status in (SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED):
+            break
+        assert fanout_worker.poll() is None, "the worker died"
+        time.sleep(0.5)
+    assert run.status == SyncRunStatus.SUCCEEDED, f"run {run.status}: {run.error}"
+
+    # One webinar_pull_task per synced webinar, each run once (no retry, no redelivery).
+    synced = set(Webinar.objects.filter(account__portal=portal, skip_reason="").values_list("pk", flat=True))
+    parts = SyncRunPart.objects.filter(sync_run=run, webinar__isnull=False)
+    assert len(synced) == run.report["webinars"]["synced"] == 8
+    assert set(parts.values_list("webinar_id", flat=True)) == synced
+    assert sorted(parts.values_list("attempts", flat=True)) == [1] * len(synced)
+    assert all(parts.values_list("done", flat=True))
+
+    # The same HubSpot state as the in-process sync: contacts, their properties, event ids.
+    contacts, events = _hubspot(sandbox)
+    assert contacts == reference_contacts
+    assert events == reference_events
+    # The same report, pulled counts and skips included (each part's counts merged), and
+    # the same skip records.
+    assert _comparable(run.report) == _comparable(reference_report)
+    assert run.skips.count() == sum(
+        n for kind in ("webinars", "people", "recordings") for n in run.report[kind]["skipped"].values()
+    )
+    assert SyncLease.objects.get(portal=portal).owner == ""  # released by the finish task
