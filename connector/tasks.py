@@ -92,14 +92,19 @@ def _portal_sync_fanout(*, portal: Portal, run: SyncRun | None, full: bool) -> d
     webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run, full=full)
     if webinar_pks is None:
         return None  # a redelivered task: this run's fan-out is already under way
-    finish = portal_sync_finish_task.si(run.pk)
-    if webinar_pks:
-        header = [webinar_pull_task.si(run.pk, pk) for pk in webinar_pks]
-        callback = finish.on_error(portal_sync_failed_task.s(sync_run_id=run.pk))
-        transaction.on_commit(lambda: chord(header)(callback))
-    else:
-        transaction.on_commit(finish.apply_async)
+    transaction.on_commit(lambda: sync_fanout_launch(sync_run_id=run.pk, webinar_pks=webinar_pks))
     return {"sync_run": run.pk, "webinar_tasks": len(webinar_pks)}
+
+
+def sync_fanout_launch(*, sync_run_id: int, webinar_pks: list[int]) -> None:
+    """The chord: a webinar_pull_task per webinar, then portal_sync_finish_task; a webinar
+    task failing for good calls portal_sync_failed_task instead of the finish."""
+    finish = portal_sync_finish_task.si(sync_run_id)
+    if not webinar_pks:
+        finish.apply_async()
+        return
+    header = [webinar_pull_task.si(sync_run_id, pk) for pk in webinar_pks]
+    chord(header)(finish.on_error(portal_sync_failed_task.s(sync_run_id=sync_run_id)))
 
 
 @shared_task(

@@ -128,3 +128,33 @@ def test_fanout_sync_through_a_real_worker_equals_the_in_process_sync(sandbox, f
         n for kind in ("webinars", "people", "recordings") for n in run.report[kind]["skipped"].values()
     )
     assert SyncLease.objects.get(portal=portal).owner == ""  # released by the finish task
+
+
+def _wait_finished(run, worker, seconds=120):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status in (SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED):
+            return
+        assert worker.poll() is None, "the worker died"
+        time.sleep(0.5)
+
+
+def test_fanout_webinar_task_failing_for_good_fails_the_run_through_the_chord_errback(sandbox, fanout_worker):
+    """The lease is taken by another run after the account-level pull: every webinar task
+    refuses to pull (SyncLeaseLost, not retried), the chord's error callback marks the run
+    failed, and nothing reaches HubSpot."""
+    from connector.services import sync_fanout
+    from connector.tasks import sync_fanout_launch
+
+    portal = _connect_demo(sandbox)
+    run = SyncRun.objects.create(portal=portal)
+    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    assert webinar_pks
+    SyncLease.objects.filter(portal=portal).update(owner="another-run")
+    sync_fanout_launch(sync_run_id=run.pk, webinar_pks=webinar_pks)
+    _wait_finished(run, fanout_worker)
+    assert run.status == SyncRunStatus.FAILED
+    assert "SyncLeaseLost" in run.error
+    assert sandbox.state()["hubspot"]["timeline_events"] == []
+    assert SyncLease.objects.get(portal=portal).owner == "another-run"  # not ours to release
