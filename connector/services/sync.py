@@ -189,20 +189,30 @@ def portal_sync(
                     # §6: recordings whose events this run sent (issue 5).
                     report.recordings_synced = recordings_synced_count(portal=portal, since=report.started_at)
         except BaseException as exc:
-            report.finish()
-            run.status = SyncRunStatus.FAILED
-            run.error = f"{type(exc).__name__}: {exc}"[:5000]
-            run.finished_at = report.finished_at
-            run.report = report.as_dict(api_calls=calls)
-            run.save(update_fields=["status", "error", "finished_at", "report"])
+            sync_run_fail(run=run, report=report, api_calls=calls, exc=exc)
             raise
-        report.finish()
-        result = report.as_dict(api_calls=calls)
-        run.status = SyncRunStatus.SUCCEEDED
-        run.finished_at = report.finished_at
-        run.report = result
-        run.progress = {"phase": "done", "done": 1, "total": 1}
-        run.save(update_fields=["status", "finished_at", "report", "progress"])
-        return result
+        return sync_run_succeed(run=run, report=report, api_calls=calls)
     finally:
         sync_lease_release(portal=portal, owner=owner)
+
+
+def sync_run_fail(*, run: SyncRun, report: SyncReport, api_calls: dict[str, int], exc: BaseException) -> None:
+    """Close a run as failed, keeping what its report counted so far."""
+    report.finish()
+    run.status = SyncRunStatus.FAILED
+    run.error = f"{type(exc).__name__}: {exc}"[:5000]
+    run.finished_at = report.finished_at
+    run.report = report.as_dict(api_calls=api_calls)
+    run.save(update_fields=["status", "error", "finished_at", "report"])
+
+
+def sync_run_succeed(*, run: SyncRun, report: SyncReport, api_calls: dict[str, int]) -> dict[str, Any]:
+    """Close a run as succeeded; returns its report (INTERFACES.md §6)."""
+    report.finish()
+    result = report.as_dict(api_calls=api_calls)
+    run.status = SyncRunStatus.SUCCEEDED
+    run.finished_at = report.finished_at
+    run.report = result
+    run.progress = {"phase": "done", "done": 1, "total": 1}
+    run.save(update_fields=["status", "finished_at", "report", "progress"])
+    return result

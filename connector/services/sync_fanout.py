@@ -50,6 +50,8 @@ from connector.services.sync import (
     sync_lease_acquire,
     sync_lease_release,
     sync_lease_renew,
+    sync_run_fail,
+    sync_run_succeed,
 )
 
 logger = logging.getLogger("zoomsync.sync")
@@ -86,15 +88,6 @@ class _CollectingReport(SyncReport):
             "errors": list(self.errors),
             "api_calls": dict(api_calls),
         }
-
-
-def _run_failed(*, run: SyncRun, report: SyncReport, calls: dict[str, int], exc: BaseException) -> None:
-    report.finish()
-    run.status = SyncRunStatus.FAILED
-    run.error = f"{type(exc).__name__}: {exc}"[:5000]
-    run.finished_at = report.finished_at
-    run.report = report.as_dict(api_calls=calls)
-    run.save(update_fields=["status", "error", "finished_at", "report"])
 
 
 def _account_part(run: SyncRun) -> SyncRunPart | None:
@@ -154,7 +147,7 @@ def sync_fanout_begin(*, portal: Portal, run: SyncRun, full: bool = False) -> li
         run.save(update_fields=["progress"])
         return [w.pk for w, _ in todo]
     except BaseException as exc:
-        _run_failed(run=run, report=report, calls=calls, exc=exc)
+        sync_run_fail(run=run, report=report, api_calls=calls, exc=exc)
         sync_lease_release(portal=portal, owner=owner)
         raise
 
@@ -274,18 +267,11 @@ def sync_fanout_finish(*, sync_run_id: int) -> dict[str, Any] | None:
                 # §6: recordings whose events this run sent (issue 5).
                 report.recordings_synced = recordings_synced_count(portal=portal, since=report.started_at)
         except BaseException as exc:
-            _run_failed(run=run, report=report, calls=dict(stored_calls + Counter(calls)), exc=exc)
+            sync_run_fail(run=run, report=report, api_calls=dict(stored_calls + Counter(calls)), exc=exc)
             if account_part is not None:
                 SyncRunPart.objects.filter(pk=account_part.pk).update(state=account_part.state | {"finish_failed": True})
             raise
-        report.finish()
-        result = report.as_dict(api_calls=dict(stored_calls + Counter(calls)))
-        run.status = SyncRunStatus.SUCCEEDED
-        run.finished_at = report.finished_at
-        run.report = result
-        run.progress = {"phase": "done", "done": 1, "total": 1}
-        run.save(update_fields=["status", "finished_at", "report", "progress"])
-        return result
+        return sync_run_succeed(run=run, report=report, api_calls=dict(stored_calls + Counter(calls)))
     finally:
         sync_lease_release(portal=portal, owner=owner)
 
