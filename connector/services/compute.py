@@ -142,25 +142,29 @@ def _sessions_of(webinars: Iterable[Webinar] | QuerySet[Webinar]) -> QuerySet[Se
     return Session.objects.filter(webinar__in=[w.pk for w in webinars])
 
 
-def attendance_iter(*, sessions: QuerySet[Session]) -> Iterator[tuple[Session, str, Attendance]]:
-    """Stream (session, email, Attendance) for every person with attended seconds > 0.
-
-    Guests without an email (R3) are left out. Rows are read in order with a server-side
-    cursor, one person at a time, so memory does not grow with the number of people.
+def _attendance_groups(
+    *, sessions: QuerySet[Session], email_first: bool
+) -> Iterator[tuple[Session, str, Attendance, str]]:
+    """Stream (session, email, Attendance, display name) for every person with attended
+    seconds > 0, grouped by session then email, or by email then session (one person's
+    sessions together). Guests without an email (R3) are left out. Rows are read in order
+    with a server-side cursor, one person-session at a time: memory does not grow with people.
     """
     by_pk = {s.pk: s for s in sessions.select_related("webinar")}
     if not by_pk:
         return
+    order = ("email", "session_id", "join_time") if email_first else ("session_id", "email", "join_time")
     rows = (
         ParticipantRow.objects.filter(session__in=sessions)
         .exclude(email="")
-        .order_by("session_id", "email", "join_time")
-        .values_list("session_id", "email", "join_time", "leave_time")
+        .order_by(*order)
+        .values_list("session_id", "email", "join_time", "leave_time", "name")
     )
     current: tuple[int, str] | None = None
     intervals: list[Interval] = []
+    name = ""
 
-    def flush() -> Iterator[tuple[Session, str, Attendance]]:
+    def flush() -> Iterator[tuple[Session, str, Attendance, str]]:
         assert current is not None
         session = by_pk[current[0]]
         att = session_attendance(
@@ -170,17 +174,24 @@ def attendance_iter(*, sessions: QuerySet[Session]) -> Iterator[tuple[Session, s
             rows=intervals,
         )
         if att is not None:
-            yield session, current[1], att
+            yield session, current[1], att, name
 
-    for session_id, email, join, leave in rows.iterator(chunk_size=5000):
+    for session_id, email, join, leave, row_name in rows.iterator(chunk_size=5000):
         key = (session_id, email)
         if key != current:
             if current is not None:
                 yield from flush()
-            current, intervals = key, []
+            current, intervals, name = key, [], ""
+        name = name or row_name
         intervals.append((join, leave))
     if current is not None:
         yield from flush()
+
+
+def attendance_iter(*, sessions: QuerySet[Session]) -> Iterator[tuple[Session, str, Attendance]]:
+    """Stream (session, email, Attendance) for every person with attended seconds > 0."""
+    for session, email, att, _ in _attendance_groups(sessions=sessions, email_first=False):
+        yield session, email, att
 
 
 def attendance_by_session(*, webinars: Iterable[Webinar] | QuerySet[Webinar]) -> dict[int, dict[str, Attendance]]:
@@ -443,43 +454,10 @@ ATT_FIELDS = ["attended_count", "average_attendance_percent"]
 
 
 def _attendance_by_email_iter(*, sessions: QuerySet[Session]) -> Iterator[tuple[str, Attendance, str]]:
-    """Like attendance_iter, but ordered by email first (one person's sessions together);
-    yields (email, Attendance, the person's Zoom display name in that session)."""
-    by_pk = {s.pk: s for s in sessions.select_related("webinar")}
-    if not by_pk:
-        return
-    rows = (
-        ParticipantRow.objects.filter(session__in=sessions)
-        .exclude(email="")
-        .order_by("email", "session_id", "join_time")
-        .values_list("email", "session_id", "join_time", "leave_time", "name")
-    )
-    current: tuple[str, int] | None = None
-    intervals: list[Interval] = []
-    name = ""
-
-    def flush() -> Iterator[tuple[str, Attendance, str]]:
-        assert current is not None
-        session = by_pk[current[1]]
-        att = session_attendance(
-            session_start=session.start_time,
-            session_end=session.end_time,
-            scheduled_minutes=session.scheduled_duration_minutes or session.webinar.duration_minutes,
-            rows=intervals,
-        )
-        if att is not None:
-            yield current[0], att, name
-
-    for email, session_id, join, leave, row_name in rows.iterator(chunk_size=5000):
-        key = (email, session_id)
-        if key != current:
-            if current is not None:
-                yield from flush()
-            current, intervals, name = key, [], ""
-        name = name or row_name
-        intervals.append((join, leave))
-    if current is not None:
-        yield from flush()
+    """(email, Attendance, the person's Zoom display name in that session), one person's
+    sessions together."""
+    for _, email, att, name in _attendance_groups(sessions=sessions, email_first=True):
+        yield email, att, name
 
 
 __all__ = [
