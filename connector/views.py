@@ -28,6 +28,14 @@ def _error(request: HttpRequest, *, title: str, detail: str, status: int = 400) 
     )
 
 
+def _provider_error(request: HttpRequest, *, title: str) -> HttpResponse | None:
+    """The page for `?error=...&error_description=...`, which both providers send on refusal."""
+    if not request.GET.get("error"):
+        return None
+    detail = f"{request.GET['error']}: {request.GET.get('error_description', '')}".strip(" :")
+    return _error(request, title=title, detail=detail)
+
+
 @require_GET
 def hubspot_install(request: HttpRequest) -> HttpResponse:
     state = oauth.oauth_state_create(provider=OAuthState.Provider.HUBSPOT, user=request.user)
@@ -36,12 +44,8 @@ def hubspot_install(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def hubspot_callback(request: HttpRequest) -> HttpResponse:
-    if request.GET.get("error"):
-        return _error(
-            request,
-            title="HubSpot did not install the app",
-            detail=f"{request.GET['error']}: {request.GET.get('error_description', '')}".strip(" :"),
-        )
+    if refused := _provider_error(request, title="HubSpot did not install the app"):
+        return refused
     try:
         oauth.oauth_state_consume(state=request.GET.get("state", ""), provider=OAuthState.Provider.HUBSPOT)
     except oauth.OAuthStateInvalid:
@@ -82,12 +86,8 @@ def zoom_connect(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def zoom_callback(request: HttpRequest) -> HttpResponse:
-    if request.GET.get("error"):
-        return _error(
-            request,
-            title="Zoom did not connect",
-            detail=f"{request.GET['error']}: {request.GET.get('error_description', '')}".strip(" :"),
-        )
+    if refused := _provider_error(request, title="Zoom did not connect"):
+        return refused
     try:
         state = oauth.oauth_state_consume(state=request.GET.get("state", ""), provider=OAuthState.Provider.ZOOM)
     except oauth.OAuthStateInvalid:

@@ -28,6 +28,17 @@ def _body(request: HttpRequest) -> Any:
     return json.loads(request.body)
 
 
+def _object_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
+    """The body as a JSON object, or the 400 answer saying why it is not one."""
+    try:
+        body = _body(request)
+    except json.JSONDecodeError as exc:
+        return _error(400, f"body is not valid JSON: {exc}")
+    if not isinstance(body, dict):
+        return _error(400, "a scenario is a JSON object")
+    return body
+
+
 def _summary(world: Any) -> dict[str, Any]:
     zoom = world.zoom
     return {
@@ -43,12 +54,9 @@ def _summary(world: Any) -> dict[str, Any]:
 @csrf_exempt
 @require_http_methods(["POST"])
 def scenario(request: HttpRequest) -> JsonResponse:
-    try:
-        body = _body(request)
-    except json.JSONDecodeError as exc:
-        return _error(400, f"body is not valid JSON: {exc}")
-    if not isinstance(body, dict):
-        return _error(400, "a scenario is a JSON object")
+    body = _object_body(request)
+    if isinstance(body, JsonResponse):
+        return body
     try:
         # Extension: {"name": "demo"} loads a built-in scenario.
         if set(body) == {"name"} and isinstance(body["name"], str):
@@ -65,12 +73,9 @@ def scenario(request: HttpRequest) -> JsonResponse:
 @require_http_methods(["POST"])
 def zoom(request: HttpRequest) -> JsonResponse:
     """Extension: replace only Zoom's state with the body's `zoom` part; HubSpot's stays."""
-    try:
-        body = _body(request)
-    except json.JSONDecodeError as exc:
-        return _error(400, f"body is not valid JSON: {exc}")
-    if not isinstance(body, dict):
-        return _error(400, "a scenario is a JSON object")
+    body = _object_body(request)
+    if isinstance(body, JsonResponse):
+        return body
     try:
         world = sandbox_state_module.zoom_replace(body)
     except ScenarioError as exc:

@@ -592,42 +592,43 @@ _REPORT_FIELDS = ("id", "participant_user_id", "user_id", "name", "user_email", 
                   "leave_time", "duration", "failover", "status", "customer_key")
 
 
-@zoom_view()
-def past_participants(request: HttpRequest, webinarId: str) -> JsonResponse:  # noqa: N803
-    value = _uuid_param(request, prefix="/zoom/v2/past_webinars/", suffix="/participants",
-                        decoded=webinarId, noun="Webinar")
+def _participants_page(request: HttpRequest, webinar_id: str, *, prefix: str,
+                       scope: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One page of an instance's participant rows (the raw rows) and its paging fields."""
+    value = _uuid_param(request, prefix=prefix, suffix="/participants", decoded=webinar_id,
+                        noun="Webinar")
     world = sandbox_state()
     with world.lock:
         account = _account(request, world.zoom)
-        webinar, instance = _instance_for(world.zoom, account, value)
-        chunk, meta = _paged(world.zoom, request, instance.participants,
-                             scope=("past_participants", instance.uuid), maximum=300)
-        rows = [{k: p[k] for k in _PAST_FIELDS} for p in chunk]
-        for row in rows:
-            if not row["registrant_id"]:
-                del row["registrant_id"]
-        return JsonResponse({**meta, "participants": rows})
+        _, instance = _instance_for(world.zoom, account, value)
+        return _paged(world.zoom, request, instance.participants,
+                      scope=(scope, instance.uuid), maximum=300)
+
+
+@zoom_view()
+def past_participants(request: HttpRequest, webinarId: str) -> JsonResponse:  # noqa: N803
+    chunk, meta = _participants_page(request, webinarId, prefix="/zoom/v2/past_webinars/",
+                                     scope="past_participants")
+    rows = [{k: p[k] for k in _PAST_FIELDS} for p in chunk]
+    for row in rows:
+        if not row["registrant_id"]:
+            del row["registrant_id"]
+    return JsonResponse({**meta, "participants": rows})
 
 
 @zoom_view()
 def report_participants(request: HttpRequest, webinarId: str) -> JsonResponse:  # noqa: N803
-    value = _uuid_param(request, prefix="/zoom/v2/report/webinars/", suffix="/participants",
-                        decoded=webinarId, noun="Webinar")
+    chunk, meta = _participants_page(request, webinarId, prefix="/zoom/v2/report/webinars/",
+                                     scope="report_participants")
     with_registrant = request.GET.get("include_fields", "") == "registrant_id"
-    world = sandbox_state()
-    with world.lock:
-        account = _account(request, world.zoom)
-        webinar, instance = _instance_for(world.zoom, account, value)
-        chunk, meta = _paged(world.zoom, request, instance.participants,
-                             scope=("report_participants", instance.uuid), maximum=300)
-        rows = []
-        for p in chunk:
-            row = {k: p[k] for k in _REPORT_FIELDS}
-            if with_registrant:
-                # registrant_id only "if you pass registrant_id for include_fields".
-                row["registrant_id"] = p["registrant_id"]
-            rows.append(row)
-        return JsonResponse({**meta, "participants": rows})
+    rows = []
+    for p in chunk:
+        row = {k: p[k] for k in _REPORT_FIELDS}
+        if with_registrant:
+            # registrant_id only "if you pass registrant_id for include_fields".
+            row["registrant_id"] = p["registrant_id"]
+        rows.append(row)
+    return JsonResponse({**meta, "participants": rows})
 
 
 @zoom_view()
