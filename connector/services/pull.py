@@ -576,6 +576,22 @@ class AccountPull:
             self.webinar_data_pull(webinar, listed=listed)
 
 
+def _account_puller(
+    *,
+    account: ZoomAccount,
+    rules: SyncRules,
+    report: SyncReport,
+    full: bool,
+    progress: Progress | None,
+    client: ZoomClient | None,
+) -> AccountPull:
+    if client is None:
+        from connector.clients.factories import zoom_client_for
+
+        client = zoom_client_for(account)
+    return AccountPull(account=account, rules=rules, report=report, client=client, full=full, progress=progress)
+
+
 def account_pull(
     *,
     account: ZoomAccount,
@@ -586,11 +602,7 @@ def account_pull(
     client: ZoomClient | None = None,
 ) -> None:
     """Pull one connected Zoom account into the database (see the module docstring)."""
-    if client is None:
-        from connector.clients.factories import zoom_client_for
-
-        client = zoom_client_for(account)
-    AccountPull(account=account, rules=rules, report=report, client=client, full=full, progress=progress).run()
+    _account_puller(account=account, rules=rules, report=report, full=full, progress=progress, client=client).run()
 
 
 def account_level_pull(
@@ -605,12 +617,8 @@ def account_level_pull(
     """The account-level part of the pull (users, Zoom Events, webinars and their verdicts);
     returns the passing webinars with whether Zoom listed them. The per-webinar part is
     `webinar_data_pull` (a Celery task per webinar when the sync fans out)."""
-    if client is None:
-        from connector.clients.factories import zoom_client_for
-
-        client = zoom_client_for(account)
-    return AccountPull(
-        account=account, rules=rules, report=report, client=client, full=full, progress=progress
+    return _account_puller(
+        account=account, rules=rules, report=report, full=full, progress=progress, client=client
     ).account_level_pull()
 
 
@@ -625,11 +633,6 @@ def webinar_data_pull(
     client: ZoomClient | None = None,
 ) -> None:
     """One passing webinar's registrants, sessions, participant rows and recordings."""
-    account = webinar.account
-    if client is None:
-        from connector.clients.factories import zoom_client_for
-
-        client = zoom_client_for(account)
-    AccountPull(
-        account=account, rules=rules, report=report, client=client, full=full, progress=progress
+    _account_puller(
+        account=webinar.account, rules=rules, report=report, full=full, progress=progress, client=client
     ).webinar_data_pull(webinar, listed=listed)
