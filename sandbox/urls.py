@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 from django.urls import include, path
@@ -30,9 +29,7 @@ urlpatterns = [
     path("_sandbox/state", control.state, name="sandbox-state"),
     path("_sandbox/config", control.config, name="sandbox-config"),
     path("zoom/", include("sandbox.zoom.urls")),
+    path("hubspot/", include("sandbox.hubspot.urls")),
 ]
-
-if importlib.util.find_spec("sandbox.hubspot.urls") is not None:
-    urlpatterns.append(path("hubspot/", include("sandbox.hubspot.urls")))
 
 _csrf_exempt_all(urlpatterns)

@@ -21,7 +21,7 @@ from connector.models import (
     ZoomUser,
 )
 from connector.selectors import SyncRules, sync_rules_get
-from connector.services.sync_settings import email_domain, email_normalize, sync_settings_export
+from connector.services.sync_settings import email_normalize, sync_settings_export
 from settings_ui.models import AuditLogEntry
 
 
@@ -77,18 +77,6 @@ def zoom_users_list(*, portal: Portal, rules: SyncRules | None = None) -> list[Z
         row.sync_recordings = cfg.get("sync_recordings", False)
         row.webinar_count = counts.get(email, 0)
     return sorted(rows.values(), key=lambda r: r.email)
-
-
-def zoom_user_domains(*, portal: Portal) -> list[str]:
-    """R6: the domains of the account's Zoom users, the pick list for recording exclusions."""
-    import connector.selectors
-
-    # The sync engine offers the same read; prefer it so both agree.
-    engine_domains = getattr(connector.selectors, "zoom_user_domains", None)
-    if engine_domains is not None:
-        return sorted(engine_domains(portal=portal))
-    emails = ZoomUser.objects.filter(account__portal=portal).values_list("email", flat=True)
-    return sorted({d for d in (email_domain(e) for e in emails) if d})
 
 
 @dataclass

@@ -120,19 +120,7 @@ def audit_sync_started(*, portal: Portal, user: AbstractBaseUser | AnonymousUser
 
 
 class SyncUnavailable(Exception):
-    """The sync engine cannot be started (not installed, or the portal is not connected)."""
-
-
-def _sync_engine() -> Any | None:
-    try:
-        from connector.services.sync import sync_run_start
-    except ImportError:
-        return None
-    return sync_run_start
-
-
-def sync_engine_available() -> bool:
-    return _sync_engine() is not None
+    """A sync cannot be started (the portal is not connected)."""
 
 
 def sync_now_start(*, portal: Portal, user: AbstractBaseUser | AnonymousUser | None) -> Any:
@@ -149,9 +137,8 @@ def sync_now_start(*, portal: Portal, user: AbstractBaseUser | AnonymousUser | N
         return active
     if not portal.is_active:
         raise SyncUnavailable(f"The HubSpot portal is {portal.get_status_display().lower()}: reconnect it first.")
-    sync_run_start = _sync_engine()
-    if sync_run_start is None:
-        raise SyncUnavailable("The sync engine is not available in this installation.")
+    from connector.services.sync import sync_run_start
+
     run = None
     try:
         with transaction.atomic():

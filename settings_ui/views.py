@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from connector.models import Portal
-from connector.selectors import portals_for_user, sync_rules_get
+from connector.selectors import portals_for_user, sync_rules_get, zoom_user_domains
 from connector.services.sync_settings import email_normalize
 from settings_ui import charts, selectors, services
 from settings_ui.forms import (
@@ -85,7 +85,7 @@ def global_settings(request: HttpRequest, portal: Portal) -> HttpResponse:
     rules = sync_rules_get(portal=portal)
     users = selectors.zoom_users_list(portal=portal, rules=rules)
     user_emails = [u.email for u in users if u.known]
-    domains = selectors.zoom_user_domains(portal=portal)
+    domains = zoom_user_domains(portal=portal)
     kwargs: dict[str, Any] = {"user_emails": user_emails, "user_domains": domains, "user_names": {u.email: u.name for u in users}}
     if request.method == "POST":
         form = GlobalSettingsForm(request.POST, **kwargs)
@@ -251,7 +251,7 @@ def dashboard(request: HttpRequest, portal: Portal) -> HttpResponse:
         request, portal, "dashboard",
         rows=rows, active=selectors.sync_run_active(portal=portal),
         runs_svg=runs_svg, webinars_svg=webinars_svg, histogram_svg=histogram_svg,
-        held=held, chosen=chosen, sync_available=services.sync_engine_available(),
+        held=held, chosen=chosen,
     ))
 
 

@@ -9,7 +9,6 @@ in two streaming passes over the database, so memory stays flat at 100,000 peopl
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from connector.models import (
     SkipReason,
     Webinar,
 )
+from connector.services.sync_settings import email_normalize
 from connector.services.upsert import dt_db, rows_upsert
 
 if TYPE_CHECKING:
@@ -208,33 +208,16 @@ def _name_split(name: str) -> tuple[str, str]:
 
 
 def _workflow_registrations(portal: Portal) -> list[dict[str, Any]]:
-    """R17: registrations made by the workflow action, if the workflows app exposes them.
+    """R17: registrations made by the workflow action ({"email", "join_url", "registered_at",
+    "webinar_id"}); the latest of these or Zoom's registrations decides (INTERFACES.md §5)."""
+    from workflows.selectors import workflow_registrations_for_portal
 
-    Each item: {"email", "join_url", "registered_at"} (extra keys ignored). Guarded: the
-    workflows app may not provide the selector.
-    """
-    try:
-        selectors = importlib.import_module("workflows.selectors")
-    except ImportError:
-        return []
-    getter = getattr(selectors, "workflow_registrations_for_portal", None)
-    if getter is None:
-        return []
-    out = []
-    for item in getter(portal=portal):
-        if isinstance(item, dict):
-            email, url, at = item.get("email"), item.get("join_url"), item.get("registered_at") or item.get("created_at")
-            webinar_id = item.get("webinar_id")
-        else:
-            email = getattr(item, "email", None)
-            url = getattr(item, "join_url", None)
-            at = getattr(item, "registered_at", None) or getattr(item, "created_at", None)
-            webinar_id = getattr(item, "webinar_id", None)
-        if email and url:
-            out.append(
-                {"email": email.strip().lower(), "join_url": url, "registered_at": at, "webinar_id": str(webinar_id or "")}
-            )
-    return out
+    return [
+        {"email": email_normalize(r.email), "join_url": r.join_url, "registered_at": r.registered_at,
+         "webinar_id": str(r.webinar_id or "")}
+        for r in workflow_registrations_for_portal(portal=portal)
+        if r.email and r.join_url
+    ]
 
 
 @dataclass

@@ -504,10 +504,8 @@ class HubSpotState:
         """The scenario's `token_lifetime_s`, else the sandbox knob, else HubSpot's 1800 s."""
         if self.token_lifetime_s is not None:
             return self.token_lifetime_s
-        try:
-            from sandbox.config import knobs
-        except ImportError:  # pragma: no cover - the sandbox core always has it
-            return DEFAULT_TOKEN_LIFETIME_S
+        from sandbox.config import knobs
+
         return int(getattr(knobs(), "token_lifetime_s", DEFAULT_TOKEN_LIFETIME_S))
 
     def adopt_tokens(self, old: HubSpotState) -> None:

@@ -33,24 +33,10 @@ def portal_sync_request(*, portal_id: int) -> bool:
     if portal is None or not portal.is_active:
         logger.info("portal %s is gone or not connected: no sync after registration", portal_id)
         return False
+    from connector.services import sync as sync_engine
+
     try:
-        from connector.services import sync as sync_engine  # provided by the sync engine
-    except ImportError:
-        sync_engine = None  # type: ignore[assignment]
-    try:
-        if sync_engine is not None and hasattr(sync_engine, "sync_run_start"):
-            sync_engine.sync_run_start(portal=portal, trigger="workflow")
-            return True
-        try:
-            from connector.tasks import portal_sync_task
-        except ImportError:
-            logger.warning(
-                "portal %s: the sync engine's portal_sync_task is not available; the registration "
-                "will be picked up by the next scheduled sync",
-                portal_id,
-            )
-            return False
-        portal_sync_task.delay(portal_id=portal_id)
+        sync_engine.sync_run_start(portal=portal, trigger="workflow")
     except Exception:
         # The registration is done and recorded; a failed enqueue must not undo the answer.
         logger.exception("portal %s: could not queue a sync after a workflow registration", portal_id)
