@@ -3,6 +3,7 @@
 from connector.models.sync import (
     ContactLink,
     ContactState,
+    DirtyPerson,
     OutboxItem,
     OutboxKind,
     OutboxStatus,
@@ -37,6 +38,7 @@ from connector.models.tenancy import (
 __all__ = [
     "ContactLink",
     "ContactState",
+    "DirtyPerson",
     "OutboxItem",
     "OutboxKind",
     "OutboxStatus",
