@@ -216,7 +216,9 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
             webinar["registrants"].append(
                 {**template, "id": f"bench_new_{n}", "email": f"bench.new{n}@example.org", "status": "approved"}
             )
-        requests.post(f"{url}/_sandbox/zoom", json=scenario, timeout=300).raise_for_status()
+        loaded = requests.post(f"{url}/_sandbox/zoom", json=scenario, timeout=300)
+        if not loaded.ok:
+            raise SystemExit(f"sandbox refused the changed scenario: {loaded.status_code} {loaded.text[:300]}")
         del scenario, webinar
         requests.delete(f"{url}/_sandbox/calls", timeout=10)
         started3 = time.monotonic()
