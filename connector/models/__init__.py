@@ -22,6 +22,7 @@ from connector.models.sync import (
 )
 from connector.models.tenancy import (
     ConnectionStatus,
+    ErasedPerson,
     OAuthState,
     Portal,
     PortalMembership,
@@ -54,6 +55,7 @@ __all__ = [
     "Webinar",
     "ZoomUser",
     "ConnectionStatus",
+    "ErasedPerson",
     "OAuthState",
     "Portal",
     "PortalMembership",

@@ -35,6 +35,9 @@ class Portal(models.Model):
     api_base = models.URLField(blank=True)
     installed_at = models.DateTimeField(auto_now_add=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
+    # The HubSpot user who installed the app (the access token's info: user_id, user).
+    installed_by_hubspot_user_id = models.CharField(max_length=50, blank=True)
+    installed_by_hubspot_email = models.CharField(max_length=254, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="PortalMembership", related_name="portals")
 
     def __str__(self) -> str:
@@ -117,7 +120,25 @@ class OAuthState(models.Model):
     portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.CASCADE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
     business_unit_id = models.CharField(max_length=50, blank=True)
+    # The browser session that started the flow (a SHA-256 of its key): a callback from
+    # any other session, even of the same user, is refused.
+    session_hash = models.CharField(max_length=64, blank=True)
+    # HubSpot install: set when the callback exchanged the code. The state then waits for the
+    # user's confirmation (a POST) before membership of `portal` is granted.
+    exchanged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ErasedPerson(models.Model):
+    """A person erased on request: only a keyed hash of the email stays (never the email),
+    so the sync can recognise the person and never create them again (R14)."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="erased_people")
+    email_hash = models.CharField(max_length=64)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["portal", "email_hash"], name="uniq_erased_person")]
 
 
 class SyncMode(models.TextChoices):
