@@ -202,6 +202,13 @@ HUBSPOT_OPTIONAL_SCOPES = [
     "crm.objects.marketing_events.read",
     "crm.objects.marketing_events.write",
 ]
+# --- Privacy (docs/privacy.md) ----------------------------------------------------
+# Sent outbox payloads, old runs' skip records and workflow request bodies are pruned
+# after this many days (B4).
+ZOOMSYNC_RETENTION_DAYS = env.int("ZOOMSYNC_RETENTION_DAYS", default=90)
+# An uninstalled portal's data is erased this many days after the uninstall (B4).
+ZOOMSYNC_UNINSTALL_GRACE_DAYS = env.int("ZOOMSYNC_UNINSTALL_GRACE_DAYS", default=30)
+
 # Refresh this long before expiry (HubSpot tokens live 30 min, Zoom 1 h).
 TOKEN_REFRESH_MARGIN_SECONDS = env.int("TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 

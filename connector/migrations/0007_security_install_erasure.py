@@ -3,11 +3,40 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+PRUNE_TASK_NAME = "zoomsync: privacy retention and erasure"
+
+
+def prune_beat_entry_create(apps, schema_editor):
+    """Daily: retention pruning and erasure of portals uninstalled past the grace period."""
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    PeriodicTasks = apps.get_model("django_celery_beat", "PeriodicTasks")
+    schedule, _ = IntervalSchedule.objects.get_or_create(every=1, period="days")
+    _, created = PeriodicTask.objects.get_or_create(
+        name=PRUNE_TASK_NAME,
+        defaults={
+            "task": "connector.tasks.privacy_prune_task",
+            "interval": schedule,
+            "queue": "default",
+            "enabled": True,
+            "description": "Prune personal data past the retention period (docs/privacy.md).",
+        },
+    )
+    if created:
+        from django.utils import timezone
+
+        PeriodicTasks.objects.update_or_create(ident=1, defaults={"last_update": timezone.now()})
+
+
+def prune_beat_entry_delete(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=PRUNE_TASK_NAME).delete()
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('connector', '0006_sync_run_part'),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
     operations = [
@@ -48,4 +77,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('portal', 'email_hash'), name='uniq_erased_person')],
             },
         ),
+        migrations.RunPython(prune_beat_entry_create, prune_beat_entry_delete),
     ]

@@ -51,6 +51,7 @@ from connector.services.contacts import (
     desired_properties,
     links_save,
 )
+from connector.services.erasure import erased_among
 from connector.services.events import (
     app_events_send,
     event_outbox_items,
@@ -210,6 +211,7 @@ class _PortalPush:
                     portal=self.portal, kind=OutboxKind.CONTACT_CREATE, dedupe_key__in=emails, status=OutboxStatus.SENT
                 ).values_list("dedupe_key", flat=True)
             )
+            created_before |= erased_among(portal=self.portal, emails=emails)  # R14: erased on request
             changes: dict[str, tuple[str, str]] = {}
             creates: list[OutboxItem] = []
             for stats in batch:
