@@ -63,6 +63,7 @@ from connector.services.events import (
 from connector.services.hubspot_schema import HubSpotSchema, hubspot_schema_ensure
 from connector.services.outbox import BATCH_SIZE, outbox_batches, outbox_enqueue, outbox_supersede
 from connector.services.recordings import recording_outbox_items
+from connector.services.sanitize import email_is_valid
 
 if TYPE_CHECKING:
     from connector.selectors import SyncRules
@@ -156,6 +157,8 @@ class _PortalPush:
                 # R12: never created, never updated, no events.
                 report.skip(kind="person", reason=SkipReason.ACCOUNT_USER, subject=email)
                 changes[email] = (ContactState.ACCOUNT_USER, links[email].contact_id if email in links else "")
+            elif not email_is_valid(email):  # not an email address: reported, never created
+                report.skip(kind="person", reason=SkipReason.INVALID_EMAIL, subject=email)
             else:
                 to_read.append(email)
         lookup = contacts_lookup(client=self.ctx.client, emails=to_read)
