@@ -148,3 +148,14 @@ def portal_sync_finish_task(sync_run_id: int) -> dict[str, Any] | None:
 def portal_sync_failed_task(request: Any, exc: BaseException, traceback: Any, sync_run_id: int) -> None:
     """The chord's error callback: a webinar task failed for good, so the run failed."""
     sync_fanout.sync_fanout_failed(sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}")
+
+
+@shared_task(name="connector.tasks.privacy_prune_task", queue="default", ignore_result=True)
+def privacy_prune_task() -> dict[str, int]:
+    """Daily (B4): prune past the retention period, erase portals uninstalled past the grace period."""
+    from connector.services.erasure import portals_erase_due
+    from connector.services.retention import retention_prune
+
+    counts = retention_prune().counts
+    counts["portals erased"] = portals_erase_due()
+    return counts

@@ -23,6 +23,7 @@ from connector.models.sync import (
 )
 from connector.models.tenancy import (
     ConnectionStatus,
+    ErasedPerson,
     OAuthState,
     Portal,
     PortalMembership,
@@ -56,6 +57,7 @@ __all__ = [
     "Webinar",
     "ZoomUser",
     "ConnectionStatus",
+    "ErasedPerson",
     "OAuthState",
     "Portal",
     "PortalMembership",

@@ -23,6 +23,7 @@ class SkipReason(models.TextChoices):
     WEBINAR_SYNC_OFF = "webinar_sync_off", "Sync is off for this webinar (R8, R10)"
     # people
     NO_EMAIL = "no_email", "Guest without an email address (R3)"
+    INVALID_EMAIL = "invalid_email", "Email address is not valid: no contact created"
     INTERNAL_DOMAIN = "internal_domain", "Company's own domain: not created as a contact (R7)"
     ACCOUNT_USER = "account_user", "User of the HubSpot account (R12)"
     SECONDARY_EMAIL = "secondary_email", "Registered with a contact's secondary email (R13)"
