@@ -140,3 +140,6 @@ def portal_sync_finish_task(sync_run_id: int) -> dict[str, Any] | None:
 def portal_sync_failed_task(request: Any, exc: BaseException, traceback: Any, sync_run_id: int) -> None:
     """The chord's error callback: a webinar task failed for good, so the run failed."""
     sync_fanout.sync_fanout_failed(sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}")
+
+
+from connector.webhooks.tasks import webhook_event_process_task, webhook_inbox_drain_task  # noqa: E402, F401

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from connector import views
+from connector.webhooks import views as webhook_views
 
 app_name = "connector"
 urlpatterns = [
@@ -8,4 +9,6 @@ urlpatterns = [
     path("hubspot/oauth/callback", views.hubspot_callback, name="hubspot-callback"),
     path("zoom/connect", views.zoom_connect, name="zoom-connect"),
     path("zoom/oauth/callback", views.zoom_callback, name="zoom-callback"),
+    path("webhooks/zoom", webhook_views.zoom_webhook, name="webhooks-zoom"),
+    path("webhooks/hubspot", webhook_views.hubspot_webhook, name="webhooks-hubspot"),
 ]
