@@ -5,8 +5,8 @@ webhooks the real provider would send (sandbox/webhooks.py), outside the lock, s
 connector can call the fake APIs while it handles them. Payloads follow
 specs/zoom/meetings-webhooks.json and research/hubspot-api.md §9.2.
 
-Extensions beyond the list in INTERFACES.md: `webinar_update` (`webinar.updated`) and
-`webinar_delete` (`webinar.deleted`).
+Extensions beyond the list in INTERFACES.md: `webinar_create` (`webinar.created`),
+`webinar_update` (`webinar.updated`) and `webinar_delete` (`webinar.deleted`).
 """
 
 from __future__ import annotations
@@ -338,6 +338,27 @@ def _act_webinar_update(world: SandboxState, body: dict[str, Any]) -> Events:
     return [event], []
 
 
+def _act_webinar_create(world: SandboxState, body: dict[str, Any]) -> Events:
+    keys_check(body, allowed=("action", "account_id", "webinar"), path="act")
+    account = _account(world, body)
+    raw = body.get("webinar")
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
+        raise ActError(400, "webinar: an object with an id, as in the scenario")
+    if raw["id"] in world.zoom.webinars:
+        raise ActError(409, f"webinar {raw['id']} exists")
+    try:
+        webinar = _webinar_build(raw, path="act.webinar", account=account, index=len(account.webinars))
+    except ScenarioError as exc:
+        raise ActError(400, str(exc)) from exc
+    account.webinars[webinar.id] = webinar
+    world.zoom.webinars[webinar.id] = webinar
+    obj = {**_webinar_object(webinar), "join_url": webinar.join_url, "creation_source": "web_portal",
+           "settings": {"use_pmi": False, "alternative_hosts": ",".join(webinar.alternative_hosts)}}
+    event = _zoom_event("webinar.created", account.account_id, obj, operator=_host_email(account, webinar),
+                        operator_id=webinar.host_id)
+    return [event], []
+
+
 def _act_webinar_delete(world: SandboxState, body: dict[str, Any]) -> Events:
     keys_check(body, allowed=("action", "account_id", "webinar_id"), path="act")
     account = _account(world, body)
@@ -406,6 +427,7 @@ ACTS: dict[str, Callable[[SandboxState, dict[str, Any]], Events]] = {
     "registration_status": _act_registration_status,
     "hold_session": _act_hold_session,
     "recording": _act_recording,
+    "webinar_create": _act_webinar_create,
     "webinar_update": _act_webinar_update,
     "webinar_delete": _act_webinar_delete,
     "delete_contact": _act_delete_contact,

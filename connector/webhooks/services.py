@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
 import logging
 from collections.abc import Iterable
@@ -46,6 +47,7 @@ from connector.models import (
     WebhookEvent,
     WebhookProvider,
     WebhookStatus,
+    Webinar,
     ZoomAccount,
 )
 
@@ -245,10 +247,9 @@ def _portal_refresh(*, portal: Portal, since: dt.datetime) -> None:
 def _erasure() -> Any:
     """The security helper's erasure services, when present."""
     try:
-        from connector.services import erasure
+        return importlib.import_module("connector.services.erasure")
     except ImportError:
         return None
-    return erasure
 
 
 def _session_complete(event: WebhookEvent) -> bool:
@@ -257,9 +258,9 @@ def _session_complete(event: WebhookEvent) -> bool:
     uuid = _text(data["payload"]["object"].get("uuid"), 200)
     session = Session.objects.filter(webinar__account=event.zoom_account, uuid=uuid).first()
     if session is None:
-        # Not a session zoomsync syncs (its webinar fails a rule, or it is gone): nothing to wait for.
-        return not Session.objects.filter(webinar__account=event.zoom_account,
-                                          webinar__webinar_id=event.subject, webinar__skip_reason="").exists()
+        # Not pulled yet: wait, unless its webinar is not one zoomsync syncs (a rule, or gone).
+        return not Webinar.objects.filter(account=event.zoom_account, webinar_id=event.subject,
+                                          skip_reason="").exists()
     joined = WebhookEvent.objects.filter(
         provider=WebhookProvider.ZOOM, zoom_account=event.zoom_account, event_type="webinar.participant_joined",
         raw_body__contains=uuid,
@@ -289,7 +290,9 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
     if account.status != ConnectionStatus.CONNECTED or not event.portal.is_active:
         return WebhookStatus.IGNORED
     # B1: registrations, attendance, recordings and webinar changes reach HubSpot now.
-    _portal_refresh(portal=event.portal, since=event.received_at)
+    # A retry (a report that was not complete) needs a refresh newer than the last attempt.
+    since = event.received_at if event.attempts <= 1 else timezone.now()
+    _portal_refresh(portal=event.portal, since=since)
     if event.event_type == "webinar.ended" and not _session_complete(event):
         # The participant report lags behind the end of the session: try again.
         raise EventRetry("the session's participant report is not complete yet", countdown=10)

@@ -241,12 +241,14 @@ def test_contract_zoom_payloads_follow_the_webhook_spec(sandbox_demo):
             "instance_uuid": "ContractUUID000000001==", "files": [{"file_type": "MP4"}, {"file_type": "TRANSCRIPT"}]})
         sandbox_demo.act("webinar_update", account_id="zacc_main", webinar_id=W1, changes={"topic": "Renamed"})
         sandbox_demo.act("webinar_delete", account_id="zacc_main", webinar_id=81000000006)
+        sandbox_demo.act("webinar_create", account_id="zacc_main",
+                         webinar={"id": 81000000077, "host_id": "zu_hal", "topic": "New"})
         events = receiver.bodies("/webhooks/zoom")[1:]
     names = {e["event"] for e in events}
     assert names == {"webinar.registration_created", "webinar.registration_approved", "webinar.registration_denied",
                      "webinar.registration_cancelled", "webinar.started", "webinar.participant_joined",
                      "webinar.participant_left", "webinar.ended", "recording.completed",
-                     "recording.transcript_completed", "webinar.updated", "webinar.deleted"}
+                     "recording.transcript_completed", "webinar.updated", "webinar.deleted", "webinar.created"}
     for event in events:
         jsonschema.validate(event, schemas[event["event"]])
     # The check can fail: a payload missing its registrant is refused.
