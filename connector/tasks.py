@@ -159,3 +159,6 @@ def privacy_prune_task() -> dict[str, int]:
     counts = retention_prune().counts
     counts["portals erased"] = portals_erase_due()
     return counts
+
+
+from connector.webhooks.tasks import webhook_event_process_task, webhook_inbox_drain_task  # noqa: E402, F401

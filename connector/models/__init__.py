@@ -1,5 +1,6 @@
 """connector models, split by topic: tenancy (portals, accounts, settings), sync (pull, compute, push)."""
 
+from connector.models.inbox import WebhookEvent, WebhookProvider, WebhookStatus
 from connector.models.sync import (
     ContactLink,
     ContactState,
@@ -70,4 +71,7 @@ __all__ = [
     "ZoomAuthType",
     "ZoomUserSetting",
     "default_event_sinks",
+    "WebhookEvent",
+    "WebhookProvider",
+    "WebhookStatus",
 ]
