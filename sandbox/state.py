@@ -124,7 +124,7 @@ class SandboxState:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            out = {"world_id": self.world_id, "hubspot": self.hubspot.snapshot(),
+            out: dict[str, Any] = {"world_id": self.world_id, "hubspot": self.hubspot.snapshot(),
                    "zoom": self.zoom.snapshot()}
             if len(self.portals) > 1:
                 out["portals"] = sorted(self.portals)
