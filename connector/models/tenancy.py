@@ -33,6 +33,8 @@ class Portal(models.Model):
     scopes = models.JSONField(default=list, blank=True)
     # Blank: settings.HUBSPOT_API_BASE. Set by connect_sandbox to point at a sandbox.
     api_base = models.URLField(blank=True)
+    # The sandbox world this portal was connected to (connect_sandbox); blank otherwise.
+    sandbox_world_id = models.CharField(max_length=64, blank=True)
     installed_at = models.DateTimeField(auto_now_add=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="PortalMembership", related_name="portals")
