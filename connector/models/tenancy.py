@@ -51,6 +51,8 @@ class Portal(models.Model):
     # Blank: settings.HUBSPOT_API_BASE. Set by connect_sandbox to point at a sandbox; used
     # only while the sandbox is mounted and on loopback (connection_base_honoured).
     api_base = models.URLField(blank=True)
+    # The sandbox world this portal was connected to (connect_sandbox); blank otherwise.
+    sandbox_world_id = models.CharField(max_length=64, blank=True)
     installed_at = models.DateTimeField(auto_now_add=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
     # The HubSpot user who installed the app (the access token's info: user_id, user).
