@@ -159,3 +159,17 @@ def portal_sync_failed_task(
     pipeline.pipeline_failed(
         sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}", owner=owner
     )
+
+
+@shared_task(name="connector.tasks.privacy_prune_task", queue="default", ignore_result=True)
+def privacy_prune_task() -> dict[str, int]:
+    """Daily (B4): prune past the retention period, erase portals uninstalled past the grace period."""
+    from connector.services.erasure import portals_erase_due
+    from connector.services.retention import retention_prune
+
+    counts = retention_prune().counts
+    counts["portals erased"] = portals_erase_due()
+    return counts
+
+
+from connector.webhooks.tasks import webhook_event_process_task, webhook_inbox_drain_task  # noqa: E402, F401

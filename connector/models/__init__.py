@@ -1,5 +1,6 @@
 """connector models, split by topic: tenancy (portals, accounts, settings), sync (pull, compute, push)."""
 
+from connector.models.inbox import WebhookEvent, WebhookProvider, WebhookStatus
 from connector.models.sync import (
     ContactLink,
     ContactState,
@@ -24,10 +25,12 @@ from connector.models.sync import (
 )
 from connector.models.tenancy import (
     ConnectionStatus,
+    ErasedPerson,
     OAuthState,
     Portal,
     PortalMembership,
     PortalSyncSettings,
+    RegistrationFieldMapping,
     SyncMode,
     WebinarSetting,
     ZoomAccount,
@@ -48,6 +51,7 @@ __all__ = [
     "PortalSyncState",
     "Recording",
     "Registrant",
+    "RegistrationFieldMapping",
     "Session",
     "SkipReason",
     "SkipRecord",
@@ -58,6 +62,7 @@ __all__ = [
     "Webinar",
     "ZoomUser",
     "ConnectionStatus",
+    "ErasedPerson",
     "OAuthState",
     "Portal",
     "PortalMembership",
@@ -68,4 +73,7 @@ __all__ = [
     "ZoomAuthType",
     "ZoomUserSetting",
     "default_event_sinks",
+    "WebhookEvent",
+    "WebhookProvider",
+    "WebhookStatus",
 ]

@@ -23,6 +23,7 @@ class SkipReason(models.TextChoices):
     WEBINAR_SYNC_OFF = "webinar_sync_off", "Sync is off for this webinar (R8, R10)"
     # people
     NO_EMAIL = "no_email", "Guest without an email address (R3)"
+    INVALID_EMAIL = "invalid_email", "Email address is not valid: no contact created"
     INTERNAL_DOMAIN = "internal_domain", "Company's own domain: not created as a contact (R7)"
     ACCOUNT_USER = "account_user", "User of the HubSpot account (R12)"
     SECONDARY_EMAIL = "secondary_email", "Registered with a contact's secondary email (R13)"
@@ -90,6 +91,9 @@ class Registrant(models.Model):
     create_time = models.DateTimeField(null=True, blank=True)
     join_url = models.CharField(max_length=1000, blank=True)
     occurrence_ids = models.JSONField(default=list, blank=True)
+    # B6: the registration answers as Zoom lists them, keyed like the settings' mapping:
+    # standard field names (`job_title`) and `custom:` + the question's title. {} when none.
+    answers = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()), blank=True)
     # When a pull last listed this registrant: one no longer listed under any status after a
     # complete pull was cancelled (Zoom does not list cancelled registrants).
     last_seen_at = models.DateTimeField(null=True, blank=True)

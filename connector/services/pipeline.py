@@ -55,6 +55,7 @@ from connector.services.compute import person_stats_compute, workflow_registrati
 from connector.services.recordings import recordings_synced_count
 from connector.services.report import CollectingReport, StageCounts, SyncReport, report_absorb
 from connector.services.sync_requests import RUN_STALE_AFTER, run_abandon, sync_request_again
+from zoomsync.log import log_context, log_context_pop, log_context_push
 
 if TYPE_CHECKING:
     from connector.selectors import SyncRules
@@ -271,7 +272,10 @@ def stage_pull(*, run: SyncRun, progress: Progress | None = None) -> list[int]:
         targets = set(run.webinar_ids) if run.webinar_ids is not None else None
         for account in accounts:
             try:
-                passing = pull.account_level_pull(account=account, rules=rules, report=report, full=run.full, progress=beat)
+                with log_context(account_id=account.account_id):  # log lines name the account
+                    passing = pull.account_level_pull(
+                        account=account, rules=rules, report=report, full=run.full, progress=beat
+                    )
             except TRANSIENT_ERRORS:
                 raise
             except ApiError as exc:
@@ -489,6 +493,7 @@ def pipeline_run(
     run = run_claim(run=run, resume=resume)
     if run.status != SyncRunStatus.RUNNING:
         return run.report or None  # finished before: a duplicate delivery
+    log_token = log_context_push(portal_id=run.portal.hub_id, run_id=run.pk)  # log lines name portal and run
     try:
         if run.phase == PHASE_PULL:
             stage_pull(run=run, progress=progress)
@@ -507,6 +512,8 @@ def pipeline_run(
         if run.phase != PHASE_FINISH:  # stage_finish records its own failure with its report
             run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
         raise
+    finally:
+        log_context_pop(log_token)
 
 
 def pipeline_finish(*, sync_run_id: int) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import itertools
+import json
 import logging
 import queue
 import threading
@@ -38,6 +39,7 @@ from connector.models import (
     ZoomUser,
 )
 from connector.services.recordings import recordings_pull
+from connector.services.registration_questions import registrant_answers_from_zoom
 from connector.services.sync_requests import people_mark_dirty, webinar_people_mark_dirty
 from connector.services.sync_settings import email_normalize
 from connector.services.upsert import dt_db, rows_changed_emails, rows_upsert
@@ -77,6 +79,7 @@ REGISTRANT_COLUMNS = (
     "join_url",
     "occurrence_ids",
     "last_seen_at",
+    "answers",  # B6: the registration answers, for the mapped contact properties
 )
 PARTICIPANT_COLUMNS = ("session_id", "row_key", "email", "name", "registrant_id", "join_time", "leave_time")
 # The Events API lists one status at a time (default "upcoming"): a webinar of a past, draft
@@ -431,6 +434,7 @@ class AccountPull:
                 (item.get("join_url") or "")[:1000],
                 "[]",
                 now,
+                json.dumps(registrant_answers_from_zoom(item)),  # B6
             )
         with transaction.atomic():
             # B2: who changed is marked in the same transaction as the change.
@@ -439,7 +443,7 @@ class AccountPull:
                 columns=REGISTRANT_COLUMNS,
                 rows=list(rows.values()),
                 conflict=("webinar_id", "registrant_id"),
-                compare=REGISTRANT_COLUMNS[2:8],
+                compare=(*REGISTRANT_COLUMNS[2:8], "answers"),
             )
             people_mark_dirty(portal=self.account.portal, emails=changed)
             rows_upsert(
@@ -447,7 +451,7 @@ class AccountPull:
                 columns=REGISTRANT_COLUMNS,
                 rows=list(rows.values()),
                 conflict=("webinar_id", "registrant_id"),
-                update=REGISTRANT_COLUMNS[2:8] + ("last_seen_at",),
+                update=REGISTRANT_COLUMNS[2:8] + ("last_seen_at", "answers"),
             )
         self.report.pulled["registrants"] += len(page)
 
@@ -591,6 +595,22 @@ class AccountPull:
                 conflict=("session_id", "row_key"),
                 compare=PARTICIPANT_COLUMNS[2:],
             )
+            # B5: a guest row found by registrant id changes that registrant's person.
+            guest_rows = [r for r in rows.values() if not r[2] and r[4]]
+            if guest_rows:
+                changed_ids = rows_changed_emails(
+                    model=ParticipantRow,
+                    columns=PARTICIPANT_COLUMNS,
+                    rows=guest_rows,
+                    conflict=("session_id", "row_key"),
+                    compare=PARTICIPANT_COLUMNS[2:],
+                    email="registrant_id",
+                )
+                changed |= set(
+                    Registrant.objects.filter(webinar_id=session.webinar_id, registrant_id__in=changed_ids)
+                    .exclude(email="")
+                    .values_list("email", flat=True)
+                )
             people_mark_dirty(portal=self.account.portal, emails=changed)
             rows_upsert(
                 model=ParticipantRow,

@@ -10,6 +10,7 @@ Both backends speak the same ON CONFLICT dialect.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,7 +103,15 @@ def rows_changed_emails(
 
 
 def _same(value: Any) -> Any:
-    """One form for values read back and values about to be written (datetimes as UTC text)."""
+    """One form for values read back and values about to be written (datetimes as UTC text,
+    JSON as sorted text)."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.dumps(json.loads(value), sort_keys=True)
+        except ValueError:
+            return value
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
