@@ -55,12 +55,14 @@ def _env(tmp: Path, database_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            # The sync process runs as in production: DEBUG off (no query log growing).
-            "DEBUG": "0",
+            # Connections may name the sandbox's loopback URLs only with the sandbox mounted,
+            # which needs DEBUG=1 at start; DEBUG is turned off right after setup (below), so
+            # the sync runs as in production (no query log growing).
+            "DEBUG": "1",
             "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "DATABASE_URL": database_url,
-            "ZOOMSYNC_SANDBOX": "0",
+            "ZOOMSYNC_SANDBOX": "1",
         }
     )
     env.pop("CELERY_BROKER_URL", None)
@@ -168,6 +170,9 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
         import django
 
         django.setup()
+        from django.conf import settings as django_settings
+
+        django_settings.DEBUG = False  # no query log: the sync runs as in production
         import requests
         from django.core.management import call_command
 

@@ -56,6 +56,7 @@ from connector.services.recordings import recordings_synced_count
 from connector.services.report import CollectingReport, StageCounts, SyncReport, report_absorb
 from connector.services.sync_requests import RUN_STALE_AFTER, run_abandon, sync_request_again
 from zoomsync.log import log_context, log_context_pop, log_context_push
+from zoomsync.metrics import sync_duration_observe
 
 if TYPE_CHECKING:
     from connector.selectors import SyncRules
@@ -233,7 +234,12 @@ def run_fail(*, run: SyncRun, error: str, report: dict[str, Any] | None = None) 
         }
         if report is not None:
             fields["report"] = report
-        SyncRun.objects.filter(pk=run.pk).exclude(status=SyncRunStatus.SUCCEEDED).update(**fields)
+        closed = SyncRun.objects.filter(pk=run.pk).exclude(status=SyncRunStatus.FAILED).exclude(
+            status=SyncRunStatus.SUCCEEDED
+        ).update(**fields)
+        if closed:
+            run.refresh_from_db()
+            _duration_observe(run)
         if run.owner:
             sync_lease_release(portal=run.portal, owner=run.owner)
     except Exception:  # noqa: BLE001 - the original error is what propagates
@@ -245,6 +251,13 @@ def run_fail_unstarted(*, sync_run_id: int, error: str) -> None:
     SyncRun.objects.filter(pk=sync_run_id, status=SyncRunStatus.QUEUED).update(
         status=SyncRunStatus.FAILED, error=error[:5000], finished_at=timezone.now(), phase=PHASE_DONE
     )
+
+
+def _duration_observe(run: SyncRun) -> None:
+    """The finished run's duration for the metrics (the runs are closed by UPDATE: no save
+    signal)."""
+    if run.finished_at and run.started_at:
+        sync_duration_observe(status=run.status, seconds=(run.finished_at - run.started_at).total_seconds())
 
 
 # --- stage 1: the account-level pull ---------------------------------------------------------
@@ -466,6 +479,7 @@ def stage_finish(*, run: SyncRun, pull_only: bool = False, progress: Progress | 
         heartbeat_at=None,
     )
     run.refresh_from_db()
+    _duration_observe(run)
     sync_lease_release(portal=portal, owner=run.owner)
     sync_request_again(run=run)  # B2: asked for again while it ran: one more run follows
     return result

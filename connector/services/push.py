@@ -93,6 +93,10 @@ def portal_push(
     With nobody to push and nothing pending in the outbox, no HubSpot call is made."""
     pending = OutboxItem.objects.filter(portal=portal, status=OutboxStatus.PENDING)
     if emails is not None and not emails and not recheck and not pending.exists():
+        if portal.api_base and portal.sandbox_world_id:
+            from connector.services.sandbox_connect import sandbox_world_verify
+
+            sandbox_world_verify(portal=portal)  # a reset sandbox: never links read as R14 deletions
         return  # B2: nothing changed, nothing to send
     client = client or push_client_for(portal)
     push = _PortalPush(
