@@ -187,11 +187,27 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES_NAMES = ["sync", "realtime", "default"]
 # Countdowns must stay below this, or Redis redelivers the task early.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 60 * 60}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # With a broker, one portal's sync fans out: a Celery task per synced webinar (docs/sync.md).
 ZOOMSYNC_SYNC_FANOUT = env.bool("ZOOMSYNC_SYNC_FANOUT", default=True)
 CELERY_TIMEZONE = "UTC"
+
+# --- Dev stack broker (ops; `make dev`): CELERY_BROKER_URL=filesystem:// passes tasks
+# between the web app and the worker through a folder, so the dev stack needs no Redis.
+CELERY_BROKER_FOLDER = env.str("CELERY_BROKER_FOLDER", default=str(BASE_DIR / ".dev" / "broker"))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("", "processed", "results"):
+        os.makedirs(os.path.join(CELERY_BROKER_FOLDER, _sub), exist_ok=True)
+    _folders: dict[str, object] = {
+        "data_folder_in": CELERY_BROKER_FOLDER,
+        "data_folder_out": CELERY_BROKER_FOLDER,
+        "processed_folder": os.path.join(CELERY_BROKER_FOLDER, "processed"),
+        "store_processed": False,
+    }
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(_folders)
+    if CELERY_RESULT_BACKEND == CELERY_BROKER_URL:
+        CELERY_RESULT_BACKEND = "file://" + os.path.join(CELERY_BROKER_FOLDER, "results")
 
 # Shared locks and rate limiting use Redis when a broker is configured.
 REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
@@ -278,13 +294,37 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 
+# --- Logging (ops; docs/operations.md) -----------------------------------------------
+# LOG_FORMAT=json (default with DEBUG off): one JSON object per line (python-json-logger)
+# with the portal, run, Zoom account and Celery task ids (zoomsync.log); plain: text.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "zoomsync.log.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s%(ctx)s"},
+        "json": {"()": "zoomsync.log.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-    "loggers": {"zoomsync": {"level": env.str("LOG_LEVEL", default="INFO"), "propagate": True}},
+    "loggers": {
+        "zoomsync": {"level": env.str("LOG_LEVEL", default="INFO"), "propagate": True},
+        # Celery logs through this configuration (not its own) so worker lines are JSON too.
+        "celery": {"level": "INFO", "propagate": True},
+    },
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Prometheus metrics (zoomsync.metrics): with several processes (gunicorn workers, Celery
+# workers) on one host, PROMETHEUS_MULTIPROC_DIR names the shared folder (`make up` sets it).
+# ZOOMSYNC_METRICS_TOKEN, when set, is the bearer token /metrics requires.
+ZOOMSYNC_METRICS_TOKEN = env.str("ZOOMSYNC_METRICS_TOKEN", default="")
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 logging.getLogger("zoomsync").debug("settings loaded")

@@ -5,13 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from zoomsync.auth import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
-from zoomsync.views import healthz
+from zoomsync.views import healthz, metrics
 
 # Sign-in is throttled (zoomsync/auth.py); the forms say so plainly when it is locked.
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(authentication_form=ThrottledAuthenticationForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,8 +1,10 @@
 """connector models, split by topic: tenancy (portals, accounts, settings), sync (pull, compute, push)."""
 
+from connector.models.inbox import WebhookEvent, WebhookProvider, WebhookStatus
 from connector.models.sync import (
     ContactLink,
     ContactState,
+    DirtyPerson,
     OutboxItem,
     OutboxKind,
     OutboxStatus,
@@ -27,6 +29,7 @@ from connector.models.tenancy import (
     Portal,
     PortalMembership,
     PortalSyncSettings,
+    RegistrationFieldMapping,
     SyncMode,
     WebinarSetting,
     ZoomAccount,
@@ -38,6 +41,7 @@ from connector.models.tenancy import (
 __all__ = [
     "ContactLink",
     "ContactState",
+    "DirtyPerson",
     "OutboxItem",
     "OutboxKind",
     "OutboxStatus",
@@ -45,6 +49,7 @@ __all__ = [
     "PersonStats",
     "Recording",
     "Registrant",
+    "RegistrationFieldMapping",
     "Session",
     "SkipReason",
     "SkipRecord",
@@ -66,4 +71,7 @@ __all__ = [
     "ZoomAuthType",
     "ZoomUserSetting",
     "default_event_sinks",
+    "WebhookEvent",
+    "WebhookProvider",
+    "WebhookStatus",
 ]

@@ -51,6 +51,8 @@ class Portal(models.Model):
     # Blank: settings.HUBSPOT_API_BASE. Set by connect_sandbox to point at a sandbox; used
     # only while the sandbox is mounted and on loopback (connection_base_honoured).
     api_base = models.URLField(blank=True)
+    # The sandbox world this portal was connected to (connect_sandbox); blank otherwise.
+    sandbox_world_id = models.CharField(max_length=64, blank=True)
     installed_at = models.DateTimeField(auto_now_add=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
     # The HubSpot user who installed the app (the access token's info: user_id, user).
@@ -183,10 +185,33 @@ class PortalSyncSettings(models.Model):
     excluded_recording_domains = models.JSONField(default=list, blank=True)  # R6
     excluded_contact_domains = models.JSONField(default=list, blank=True)  # R7
     event_sinks = models.JSONField(default=default_event_sinks, blank=True)
+    # B6: write registrants' answers to the mapped contact properties (where empty).
+    registration_answers_to_contacts = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"Sync settings of {self.portal}"
+
+
+class RegistrationFieldMapping(models.Model):
+    """B6: one Zoom registration question mapped to a HubSpot contact property.
+
+    `question_key` is a standard question's Zoom field name (`job_title`) or `custom:` + a
+    custom question's title as the admin wrote it; custom titles match Zoom's trimmed and
+    case-insensitively (INTERFACES.md §4 "Registration questions").
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="registration_field_mappings")
+    question_key = models.CharField(max_length=310)
+    hubspot_property = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "question_key"], name="uniq_registration_field_mapping")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_key} → {self.hubspot_property}"
 
 
 class ZoomUserSetting(models.Model):

@@ -41,6 +41,7 @@ from connector.models import (
 )
 from connector.services.compute import COUNTED_REGISTRATION_STATUSES, Attendance, session_attendance
 from connector.services.contacts import PushContext, error_subjects
+from connector.services.guests import participant_rows_of_people
 from connector.services.hubspot_schema import (
     APP_EVENT_TYPES,
     TEMPLATE_ATTENDANCE,
@@ -183,9 +184,11 @@ def person_events_build(
         ]
 
     rows = (
-        ParticipantRow.objects.filter(session__webinar__in=webinars, email__in=emails)
-        .order_by("session_id", "email", "join_time")
-        .values_list("session_id", "email", "join_time", "leave_time")
+        participant_rows_of_people(  # B5: guests found by registrant id count as the registrant
+            rows=ParticipantRow.objects.filter(session__webinar__in=webinars), emails=list(emails)
+        )
+        .order_by("session_id", "person_email", "join_time")
+        .values_list("session_id", "person_email", "join_time", "leave_time")
     )
     grouped: dict[tuple[int, str], list[tuple[dt.datetime | None, dt.datetime | None]]] = defaultdict(list)
     for session_id, email, join, leave in rows:

@@ -96,6 +96,10 @@ def push_client_for(portal: Portal) -> HubSpotClient:
     connect_sandbox does) with no developer key configured uses a placeholder key (the
     sandbox accepts any unless its scenario pins one) and learns the app id from its
     access token's info, as a real app could."""
+    if portal.api_base and portal.sandbox_world_id:
+        from connector.services.sandbox_connect import sandbox_world_verify
+
+        sandbox_world_verify(portal=portal)  # a reset sandbox: never links read as R14 deletions
     client = hubspot_client_for(portal)
     if portal.api_base and not client.developer_api_key:
         client.developer_api_key = "zoomsync-sandbox-developer-key"
