@@ -56,6 +56,7 @@ STANDARD_CHOICES: dict[str, tuple[str, ...]] = {
 CHOICE_TYPES = frozenset({"single_radio", "single_dropdown", "multiple"})
 CUSTOM_ANSWER_MAX = 128  # Zoom: custom_questions[].value ≤ 128 characters
 CUSTOM_TITLE_MAX = 300
+CONTACT_VALUE_MAX = 65536  # HubSpot: a string property holds at most 65,536 characters
 _PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 # Properties a mapping may not name: zoomsync's own four (R16–R19) and the email, which
 # identifies the contact and is never overwritten by an answer.
@@ -313,20 +314,27 @@ def registrant_answers_from_zoom(item: Mapping[str, Any]) -> dict[str, str]:
 
 
 def contact_answer_properties(
-    *, answers: Mapping[str, str], mapping: Mapping[str, str], current: Mapping[str, Any]
+    *,
+    answers: Mapping[str, str],
+    mapping: Mapping[str, str],
+    current: Mapping[str, Any],
+    ours: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """B6 inbound: {property: answer} for the mapped properties the contact has no value for.
-    `answers` is keyed like `registrant_answers_from_zoom`; the first answer per property wins."""
+    `answers` is keyed like `registrant_answers_from_zoom`; the first answer per property wins.
+    A value the contact holds because we wrote it (`ours`: what was last pushed) counts as
+    ours to keep, so a second sync sends nothing; any other value is never overwritten."""
     by_normal = {question_key_normalize(k): v for k, v in answers.items()}
+    ours = ours or {}
     out: dict[str, str] = {}
     for key, prop in mapping.items():
         value = by_normal.get(question_key_normalize(key))
         if not value or prop in out:
             continue
-        existing = current.get(prop)
-        if existing is not None and str(existing).strip():
-            continue  # only where the contact's value is empty
-        out[prop] = value
+        existing = "" if current.get(prop) is None else str(current.get(prop)).strip()
+        if existing and existing != str(ours.get(prop) or "").strip():
+            continue  # only where the contact's value is empty (or is the one we wrote)
+        out[prop] = value[:CONTACT_VALUE_MAX]
     return out
 
 
