@@ -18,7 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from connector.models import Portal
 from connector.selectors import portals_for_user, sync_rules_get, zoom_user_domains
-from connector.services.registration_questions import registration_questions_overview
+from connector.services.registration_questions import (
+    question_label,
+    registration_questions_overview,
+)
 from connector.services.sync_settings import email_normalize
 from settings_ui import charts, selectors, services
 from settings_ui.forms import (
@@ -165,6 +168,14 @@ def event_sinks(request: HttpRequest, portal: Portal) -> HttpResponse:
     return render(request, "settings_ui/event_sinks.html", _ctx(request, portal, "sinks", form=form))
 
 
+def _question_error(message: str) -> str:
+    """A settings error about one mapping entry, in the question's own words."""
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith("registration_fields."):
+        return f"{question_label(head.removeprefix('registration_fields.'))}: {rest}"
+    return message.removeprefix("registration_fields: ")
+
+
 @portal_view
 @require_http_methods(["GET", "POST"])
 def registration_questions(request: HttpRequest, portal: Portal) -> HttpResponse:
@@ -178,7 +189,7 @@ def registration_questions(request: HttpRequest, portal: Portal) -> HttpResponse
                 )
             except ValidationError as exc:
                 for message in exc.messages:
-                    form.add_error(None, message.removeprefix("registration_fields").lstrip(".: "))
+                    form.add_error(None, _question_error(message))
             else:
                 messages.success(request, "Registration questions saved.")
                 return redirect("settings_ui:registration-questions", hub_id=portal.hub_id)

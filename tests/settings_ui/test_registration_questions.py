@@ -89,7 +89,7 @@ def test_bad_property_changes_nothing_and_says_why(admin_client, demo_portal):
     response = admin_client.post(url(demo_portal), data)
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Nothing was saved" in page and "is not a HubSpot property name" in page
+    assert "Nothing was saved" in page and "Organization: &#x27;Not A Property!&#x27; is not a HubSpot property name" in page
     assert sync_settings_export(portal=demo_portal)["registration_fields"] == {"org": "company"}
 
 
@@ -98,3 +98,13 @@ def test_other_tenants_cannot_see_the_screen(admin_client, db):
 
     other = Portal.objects.create(hub_id=99999, name="Globex")
     assert admin_client.get(url(other)).status_code == 404
+
+
+def test_hubspot_unreachable_is_said_and_the_mapping_is_kept(admin_client, demo_portal):
+    sync_settings_import(portal=demo_portal, document={"registration_fields": {"org": "company"}})
+    demo_portal.api_base = "http://127.0.0.1:9"  # nothing listens there
+    demo_portal.save(update_fields=["api_base"])
+    body = admin_client.get(url(demo_portal)).content.decode()
+    assert "HubSpot did not answer with the contact properties" in body
+    assert '<option value="company" selected>company</option>' in body  # still shown, still chosen
+    assert 'data-question="Team size"' in body  # Zoom's questions are still read
