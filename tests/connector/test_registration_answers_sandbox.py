@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.connector.issue5_scenarios import NOW, base_scenario, connect, contact_props, iso, registrant, sync
+from tests.connector.issue5_scenarios import (
+    NOW,
+    base_scenario,
+    connect,
+    contact_props,
+    iso,
+    registrant,
+    sync,
+)
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
