@@ -438,9 +438,11 @@ def registration_questions_overview(*, portal: Portal) -> QuestionsOverview:
     )
     known = {name for name, _ in properties}
     properties += [(prop, prop) for prop in sorted(set(mapping.values()) - known)]
-    ordered = [rows[name] for name in STANDARD_QUESTIONS] + sorted(
+    every = [rows[name] for name in STANDARD_QUESTIONS] + sorted(
         (r for r in rows.values() if r.custom), key=lambda r: r.label.casefold()
     )
+    # The questions the webinars ask (or that are mapped) first, then the rest.
+    ordered = [r for r in every if r.asked_by or r.mapped_to] + [r for r in every if not (r.asked_by or r.mapped_to)]
     return QuestionsOverview(rows=ordered, properties=properties, problems=problems)
 
 
