@@ -402,7 +402,7 @@ def registration_questions_overview(*, portal: Portal) -> QuestionsOverview:
     for webinar in webinars:
         client = clients.get(webinar.account_id)
         if client is None:
-            client = clients[webinar.account_id] = zoom_client_for(webinar.account, max_retries=1)
+            client = clients[webinar.account_id] = zoom_client_for(webinar.account, max_retries=0)
         try:
             answer = client.registration_questions_get(webinar.webinar_id)
         except api_errors.BadRequest:
@@ -428,7 +428,7 @@ def registration_questions_overview(*, portal: Portal) -> QuestionsOverview:
         row.mapped_to = prop
     properties: list[tuple[str, str]] = []
     try:
-        listed = hubspot_client_for(portal, max_retries=1).properties_list("contacts")
+        listed = hubspot_client_for(portal, max_retries=0).properties_list("contacts")
     except failures:
         listed = []
         problems.append("HubSpot did not answer with the contact properties; the current choices are kept.")
