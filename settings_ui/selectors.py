@@ -142,6 +142,11 @@ SKIP_REASON_HELP: dict[str, tuple[str, str, str]] = {
         "Since March 2022 Zoom removes the email of participants who join as guests. These guests did not join through a registration either, so nothing tells who they are.",
         "Turn on registration for your webinars in Zoom: registrants always have an email, and a guest who joins through their registration link is counted for that registrant.",
     ),
+    "invalid_email": (
+        "Email address is not valid",
+        "Zoom gave an address that is not a valid email (for example with spaces or angle brackets), so no contact was created for it.",
+        "Correct the registrant's email in Zoom, or ask them to register again with a valid address.",
+    ),
     "secondary_email": (
         "Registered with a secondary email (R13)",
         "The email belongs to an existing contact, but as a secondary address. Only the primary email creates and updates contacts, so no timeline event was added.",

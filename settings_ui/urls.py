@@ -9,7 +9,7 @@ urlpatterns = [
     path("portals/<int:hub_id>/connections/", views.connections, name="connections"),
     path("portals/<int:hub_id>/settings/", views.global_settings, name="global-settings"),
     path("portals/<int:hub_id>/users/", views.zoom_users, name="zoom-users"),
-    path("portals/<int:hub_id>/users/<str:email>/", views.zoom_user_detail, name="zoom-user"),
+    path("portals/<int:hub_id>/users/<path:email>/", views.zoom_user_detail, name="zoom-user"),  # an email may hold "/"
     path("portals/<int:hub_id>/event-sinks/", views.event_sinks, name="event-sinks"),
     path(
         "portals/<int:hub_id>/registration-questions/", views.registration_questions, name="registration-questions"

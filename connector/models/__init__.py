@@ -1,8 +1,10 @@
 """connector models, split by topic: tenancy (portals, accounts, settings), sync (pull, compute, push)."""
 
+from connector.models.inbox import WebhookEvent, WebhookProvider, WebhookStatus
 from connector.models.sync import (
     ContactLink,
     ContactState,
+    DirtyPerson,
     OutboxItem,
     OutboxKind,
     OutboxStatus,
@@ -22,6 +24,7 @@ from connector.models.sync import (
 )
 from connector.models.tenancy import (
     ConnectionStatus,
+    ErasedPerson,
     OAuthState,
     Portal,
     PortalMembership,
@@ -38,6 +41,7 @@ from connector.models.tenancy import (
 __all__ = [
     "ContactLink",
     "ContactState",
+    "DirtyPerson",
     "OutboxItem",
     "OutboxKind",
     "OutboxStatus",
@@ -56,6 +60,7 @@ __all__ = [
     "Webinar",
     "ZoomUser",
     "ConnectionStatus",
+    "ErasedPerson",
     "OAuthState",
     "Portal",
     "PortalMembership",
@@ -66,4 +71,7 @@ __all__ = [
     "ZoomAuthType",
     "ZoomUserSetting",
     "default_event_sinks",
+    "WebhookEvent",
+    "WebhookProvider",
+    "WebhookStatus",
 ]

@@ -49,6 +49,7 @@ from connector.services.hubspot_schema import (
 )
 from connector.services.outbox import outbox_mark_failed, outbox_mark_retry, outbox_mark_sent
 from connector.services.report import SyncReport
+from connector.services.sanitize import zoom_url_clean
 
 # uuid5 namespace of zoomsync event ids (fixed forever: changing it would duplicate events).
 EVENT_NAMESPACE = uuid.UUID("6f1c1d2e-5a57-4b8e-9a43-0c7f6d1e2b90")
@@ -288,7 +289,7 @@ def _marketing_event_item(portal: Portal, run: SyncRun | None, session: Session)
         "eventName": webinar.topic or f"Zoom webinar {webinar.webinar_id}",
         "eventOrganizer": webinar.host_email or "Zoom",
         "eventType": "WEBINAR",
-        "eventUrl": webinar.join_url,
+        "eventUrl": zoom_url_clean(webinar.join_url),  # https on Zoom only
         "eventDescription": f"Zoom webinar {webinar.webinar_id}",
         "customProperties": [],
     }

@@ -54,6 +54,7 @@ from connector.models import (
 )
 from connector.services.compute import COUNTED_REGISTRATION_STATUSES, session_attendance
 from connector.services.guests import participant_rows_of_people
+from connector.services.sanitize import zoom_url_clean
 
 if TYPE_CHECKING:
     from connector.clients.zoom import ZoomClient
@@ -261,8 +262,8 @@ def recording_events_build(
                         "webinar_id": webinar.webinar_id,
                         "topic": webinar.topic,
                         "start_time": str(int(start.timestamp() * 1000)) if start else "",
-                        "recording_url": recording.share_url,
-                        "transcript_url": recording.transcript_url,
+                        "recording_url": zoom_url_clean(recording.share_url),
+                        "transcript_url": zoom_url_clean(recording.transcript_url),
                     },
                     webinar_pk=webinar.pk,
                     session_pk=session.pk,

@@ -23,6 +23,7 @@ WEBINAR_REASONS = (
 )
 PERSON_REASONS = (
     SkipReason.NO_EMAIL,
+    SkipReason.INVALID_EMAIL,
     SkipReason.INTERNAL_DOMAIN,
     SkipReason.ACCOUNT_USER,
     SkipReason.SECONDARY_EMAIL,

@@ -378,6 +378,13 @@ class ZoomState:
     def token_revoke(self, token: str) -> None:
         self.tokens.pop(token, None)
 
+    def tokens_revoke_account(self, account_id: str) -> int:
+        """Every token of one account revoked (the app was deauthorized)."""
+        gone = [t for t, info in self.tokens.items() if info.account_id == account_id]
+        for token in gone:
+            del self.tokens[token]
+        return len(gone)
+
     def adopt_tokens(self, old: ZoomState) -> None:
         for token, info in old.tokens.items():
             if info.account_id in self.accounts:

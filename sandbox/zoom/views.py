@@ -338,13 +338,28 @@ def oauth_token(request: HttpRequest) -> JsonResponse:
                          "refresh_token": refresh, "expires_in": lifetime, "scope": SCOPES})
 
 
+def _redirect_uri_allowed(uri: str) -> bool:
+    """Like Zoom, redirect only to the app's registered callback (our public URL) or loopback,
+    never to any site a link names (an open redirect that would leak the code)."""
+    from django.conf import settings
+
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    public = settings.ZOOMSYNC_PUBLIC_URL.rstrip("/")
+    return uri.startswith(public + "/") or parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def oauth_authorize(request: HttpRequest) -> HttpResponse:
     """The consent page, auto-approved: redirects back with a code (valid 5 minutes).
 
     Extension: `account_id` picks which scenario account "logs in" (default: the first).
     """
     redirect_uri = request.GET.get("redirect_uri", "")
-    if request.GET.get("response_type", "code") != "code" or not redirect_uri:
+    if request.GET.get("response_type", "code") != "code" or not _redirect_uri_allowed(redirect_uri):
         return _oauth_error(400, "Invalid redirect_uri or response_type", "invalid_request")
     world = sandbox_state()
     with world.lock:

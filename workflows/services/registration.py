@@ -127,6 +127,22 @@ def nul_strip(value: Any) -> Any:
     return value
 
 
+# What of HubSpot's request is stored for support (B4: only what is needed). The contact's
+# properties are not: email and names are kept in their own columns, cleaned.
+_STORED_KEYS = ("callbackId", "origin", "context", "inputFields")
+
+
+def request_body_stored(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The part of a workflow request body that is kept: ids and input fields, no properties."""
+    if not body:
+        return {}
+    kept = {key: body[key] for key in _STORED_KEYS if key in body}
+    contact = body.get("object")
+    if isinstance(contact, Mapping):
+        kept["object"] = {k: contact[k] for k in ("objectId", "objectType") if k in contact}
+    return kept
+
+
 @dataclass
 class _Request:
     portal: Portal | None
@@ -182,7 +198,7 @@ def webinar_registration_add(
         "hub_id": hub_id if hub_id is not None else (portal.hub_id if portal else None),
         "status": ExecutionStatus.RUNNING,
         "signature_version": signature_version,
-        "request_body": dict(request_body or {}),
+        "request_body": request_body_stored(request_body),
         "contact_object_id": str(contact_object_id)[:64],
         "webinar_id_raw": webinar_id_raw[:200] if isinstance(webinar_id_raw, str) else "",
         "webinar_id": webinar_id or "",
