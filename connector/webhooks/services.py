@@ -191,6 +191,13 @@ def webhook_zoom_store(*, body: bytes, event: Any) -> Stored:
     return _store(rows)
 
 
+def _portal_id(event: dict[str, Any]) -> int | None:
+    value = event.get("portalId")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        return None
+    return value
+
+
 def webhook_hubspot_store(*, events: Any) -> Stored:
     """Store a signed HubSpot delivery (a JSON array of events), one row per event."""
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
@@ -198,8 +205,7 @@ def webhook_hubspot_store(*, events: Any) -> Stored:
     if len(events) > 1000:
         raise WebhookPayloadError("too many events in one delivery")
     portals = {p.hub_id: p for p in Portal.objects.filter(
-        hub_id__in=[e["portalId"] for e in events if isinstance(e.get("portalId"), int)
-                    and not isinstance(e.get("portalId"), bool) and 0 < e["portalId"] < 2**63])}
+        hub_id__in=[pid for pid in (_portal_id(e) for e in events) if pid is not None])}
     rows = []
     for event in events:
         # research/hubspot-api.md §9.2: the type is `subscriptionType` (or `eventType`).
@@ -207,7 +213,8 @@ def webhook_hubspot_store(*, events: Any) -> Stored:
         object_id = _text(event.get("objectId"))
         key = ":".join(_text(event.get(k), 40) for k in ("eventId", "occurredAt", "portalId")) + f":{kind}:{object_id}"
         raw = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-        portal = portals.get(event.get("portalId"))  # type: ignore[arg-type]
+        pid = _portal_id(event)
+        portal = portals.get(pid) if pid is not None else None
         known = kind in (HUBSPOT_DELETION, HUBSPOT_PRIVACY_DELETION, HUBSPOT_MERGE)
         ok = portal is not None and known and object_id.isdigit()
         rows.append(WebhookEvent(
