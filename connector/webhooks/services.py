@@ -23,6 +23,7 @@ dashboard until replayed (`webhook_events_replay`, the admin action, `manage.py 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib
 import json
@@ -31,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -142,9 +144,17 @@ class Stored:
     duplicates: int
 
 
-def _store(rows: list[WebhookEvent]) -> Stored:
+def _debounce_s() -> float:
+    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_DEBOUNCE_S", 1.0))
+
+
+def _enqueue(event_id: int) -> None:
     from connector.webhooks.tasks import webhook_event_process_task
 
+    webhook_event_process_task.apply_async((event_id,), countdown=_debounce_s())
+
+
+def _store(rows: list[WebhookEvent]) -> Stored:
     new: list[int] = []
     duplicates = 0
     with transaction.atomic():
@@ -157,7 +167,9 @@ def _store(rows: list[WebhookEvent]) -> Stored:
                 continue
             if row.status == WebhookStatus.PENDING:
                 new.append(row.pk)
-                webhook_event_process_task.delay_on_commit(row.pk)
+                # A short wait gathers a burst (1,000 registrations) into a few refreshes; eager
+                # Celery (no broker) runs it at once, before the answer.
+                transaction.on_commit(functools.partial(_enqueue, row.pk))
     return Stored(new=new, duplicates=duplicates)
 
 
