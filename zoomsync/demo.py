@@ -109,6 +109,10 @@ def main() -> int:
         )
         if report["errors"] or again["errors"]:
             _say("The demo sync reported errors (above).")
+        _say()
+        from zoomsync.demo_live import demo_live
+
+        demo_live(server=server, say=_say)
     finally:
         server.stop()
     _say(f"Done in {time.monotonic() - started:.1f} s.")

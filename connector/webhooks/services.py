@@ -151,7 +151,10 @@ def _debounce_s() -> float:
 def _enqueue(event_id: int) -> None:
     from connector.webhooks.tasks import webhook_event_process_task
 
-    webhook_event_process_task.apply_async((event_id,), countdown=_debounce_s())
+    if webhook_event_process_task.app.conf.task_always_eager:
+        webhook_event_process_task.apply((event_id,))  # no broker: in-process, before the answer
+    else:
+        webhook_event_process_task.apply_async((event_id,), countdown=_debounce_s())
 
 
 def _store(rows: list[WebhookEvent]) -> Stored:
