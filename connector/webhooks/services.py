@@ -345,16 +345,16 @@ def _hubspot_process(event: WebhookEvent) -> WebhookStatus:
         erasure = _erasure()
         if erasure is None:
             raise EventRetry("the erasure service is not installed", countdown=60)
+        emails = set(ContactLink.objects.filter(portal=portal, contact_id=contact_id).values_list("email", flat=True))
         erasure.person_erase(portal=portal, contact_id=contact_id)
-        _inbox_scrub(portal=portal, contact_id=contact_id)
+        _inbox_scrub(portal=portal, emails=emails)
         return WebhookStatus.PROCESSED
     return WebhookStatus.IGNORED
 
 
-def _inbox_scrub(*, portal: Portal, contact_id: str) -> None:
+def _inbox_scrub(*, portal: Portal, emails: set[str]) -> None:
     """Stored Zoom payloads naming the erased person are emptied (their raw bodies hold emails)."""
-    emails = {e for e in ContactLink.objects.filter(portal=portal, contact_id=contact_id).values_list("email", flat=True) if e}
-    for email in emails:
+    for email in {e for e in emails if e}:
         WebhookEvent.objects.filter(portal=portal, raw_body__icontains=email).update(raw_body="{}")
 
 
