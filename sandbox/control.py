@@ -26,9 +26,12 @@ def _error(status: int, message: str, **extra: Any) -> JsonResponse:
 
 
 def _body(request: HttpRequest) -> Any:
-    if not request.body:
+    # Read as a stream: Django's in-memory body limit (2.5 MB) does not apply, so a large
+    # generated scenario loads through the control API.
+    raw = request.read()
+    if not raw:
         return {}
-    return json.loads(request.body)
+    return json.loads(raw)
 
 
 def _object_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
@@ -51,6 +54,8 @@ def _summary(world: Any) -> dict[str, Any]:
             "registrants": sum(len(w.registrants) for w in zoom.webinars.values()),
         },
         "hubspot": {"portal_id": getattr(world.hubspot, "portal_id", None)},
+        "portals": sorted(world.portals),
+        "world_id": world.world_id,
     }
 
 
@@ -152,6 +157,8 @@ def state(request: HttpRequest) -> JsonResponse:
             hub = world.hubspot
             return JsonResponse(
                 {
+                    "world_id": world.world_id,
+                    "portals": sorted(world.portals),
                     "hubspot": {
                         "portal_id": hub.portal_id,
                         "hub_domain": hub.hub_domain,

@@ -4,6 +4,7 @@ from connector.models.inbox import WebhookEvent, WebhookProvider, WebhookStatus
 from connector.models.sync import (
     ContactLink,
     ContactState,
+    DirtyPerson,
     OutboxItem,
     OutboxKind,
     OutboxStatus,
@@ -23,10 +24,12 @@ from connector.models.sync import (
 )
 from connector.models.tenancy import (
     ConnectionStatus,
+    ErasedPerson,
     OAuthState,
     Portal,
     PortalMembership,
     PortalSyncSettings,
+    RegistrationFieldMapping,
     SyncMode,
     WebinarSetting,
     ZoomAccount,
@@ -38,6 +41,7 @@ from connector.models.tenancy import (
 __all__ = [
     "ContactLink",
     "ContactState",
+    "DirtyPerson",
     "OutboxItem",
     "OutboxKind",
     "OutboxStatus",
@@ -45,6 +49,7 @@ __all__ = [
     "PersonStats",
     "Recording",
     "Registrant",
+    "RegistrationFieldMapping",
     "Session",
     "SkipReason",
     "SkipRecord",
@@ -55,6 +60,7 @@ __all__ = [
     "Webinar",
     "ZoomUser",
     "ConnectionStatus",
+    "ErasedPerson",
     "OAuthState",
     "Portal",
     "PortalMembership",
