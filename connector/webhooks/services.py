@@ -6,10 +6,10 @@ and queue `webhook_event_process_task` for each new row once the transaction com
 
 `webhook_event_process` does an event's work, idempotently:
 - Zoom registrations, status changes, `webinar.ended`, recordings, webinar created/updated/
-  deleted: the portal's data is refreshed from Zoom and pushed to HubSpot through the one
-  function `_portal_refresh` (the sync pipeline's change tracking when present). A refresh
-  that started after the event arrived already covers it, so a burst of events costs a few
-  refreshes, not one each. `webinar.ended` is done only once the session's participant report
+  deleted: the people named are marked changed and a sync is requested through the one
+  function `_portal_refresh` (`sync_request`, merged with any sync queued or running), so a
+  burst of events costs a few runs, not one each; a run that started after the event arrived
+  already covers it. `webinar.ended` is done only once the session's participant report
   is complete (Zoom's report lags), else it is tried again later.
 - HubSpot `contact.deletion`: the person's link is marked deleted, never recreated (R14);
   `contact.merge`: the link follows the surviving contact; `contact.privacyDeletion`: the
@@ -68,6 +68,8 @@ ZOOM_REFRESH_EVENTS = frozenset({
 # Carried by webinar.ended's participant report: nothing to do on their own, but counted to
 # know when that report is complete.
 ZOOM_SESSION_EVENTS = frozenset({"webinar.started", "webinar.participant_joined", "webinar.participant_left"})
+# Refresh every webinar's verdict, not just one webinar's data.
+WEBINAR_CHANGES = frozenset({"webinar.created", "webinar.updated", "webinar.deleted"})
 ZOOM_DEAUTHORIZED = "app_deauthorized"
 HUBSPOT_DELETION = "contact.deletion"
 HUBSPOT_PRIVACY_DELETION = "contact.privacyDeletion"
@@ -245,25 +247,24 @@ def webhook_hubspot_store(*, events: Any) -> Stored:
 # --- processing -------------------------------------------------------------------------------
 
 
-def _portal_refresh(*, portal: Portal, since: dt.datetime) -> None:
-    """Bring HubSpot up to date with what Zoom now holds for this portal (the one place the
-    webhooks start sync work). A refresh that started after `since` already covers the event.
-    Raises EventRetry when another refresh of the portal is running."""
-    from connector.services.sync import SyncAlreadyRunning, portal_sync
+def _portal_refresh(
+    *, portal: Portal, since: dt.datetime, webinar_ids: list[str] | None = None, emails: Iterable[str] = ()
+) -> None:
+    """Bring HubSpot up to date with what Zoom now holds (the one place the webhooks start sync
+    work): the people named are marked changed and a sync of the portal is requested, merged
+    with any sync already queued or running (the pipeline's request merging: a burst of events
+    is a few runs, not one each). A run that started after `since` already covers the event.
+    With no broker the run happens in-process before this returns."""
+    from connector.services.sync_requests import people_mark_dirty, sync_request
 
     covered = SyncRun.objects.filter(
         portal=portal, status=SyncRunStatus.SUCCEEDED, started_at__gte=since
     ).exists()
     if covered:
         return
-    run = SyncRun.objects.create(portal=portal, trigger="webhook")
-    try:
-        portal_sync(portal=portal, run=run)
-    except SyncAlreadyRunning as exc:
-        SyncRun.objects.filter(pk=run.pk).update(
-            status=SyncRunStatus.FAILED, error=f"not started: {exc}", finished_at=timezone.now()
-        )
-        raise EventRetry("another sync of this portal is running", countdown=2) from exc
+    with transaction.atomic():
+        people_mark_dirty(portal=portal, emails=emails)
+        sync_request(portal=portal, source="webhook", webinar_ids=webinar_ids)
 
 
 def _erasure() -> Any:
@@ -314,11 +315,26 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
     # B1: registrations, attendance, recordings and webinar changes reach HubSpot now.
     # A retry (a report that was not complete) needs a refresh newer than the last attempt.
     since = event.received_at if event.attempts <= 1 else timezone.now()
-    _portal_refresh(portal=event.portal, since=since)
+    one_webinar = event.event_type not in WEBINAR_CHANGES and event.subject.isdigit()
+    webinar_ids = [event.subject] if one_webinar else None
+    _portal_refresh(portal=event.portal, since=since, webinar_ids=webinar_ids, emails=_emails_named(event))
     if event.event_type == "webinar.ended" and not _session_complete(event):
-        # The participant report lags behind the end of the session: try again.
-        raise EventRetry("the session's participant report is not complete yet", countdown=10)
+        # The participant report lags behind the end of the session: try again, less often.
+        raise EventRetry("the session's participant report is not complete yet",
+                         countdown=min(10 * 2 ** max(event.attempts - 1, 0), 300))
     return WebhookStatus.PROCESSED
+
+
+def _emails_named(event: WebhookEvent) -> list[str]:
+    """The registrant of a registration event (marked changed for the pipeline)."""
+    if not event.event_type.startswith("webinar.registration_"):
+        return []
+    try:
+        registrant = json.loads(event.raw_body)["payload"]["object"]["registrant"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    email = registrant.get("email") if isinstance(registrant, dict) else None
+    return [email] if isinstance(email, str) and email else []
 
 
 def _hubspot_process(event: WebhookEvent) -> WebhookStatus:
