@@ -119,6 +119,9 @@ class OAuthState(models.Model):
     business_unit_id = models.CharField(max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name, verbose_name_plural = "OAuth state", "OAuth states"
+
 
 class SyncMode(models.TextChoices):
     NONE = "none", "No users"
@@ -141,6 +144,9 @@ class PortalSyncSettings(models.Model):
     excluded_contact_domains = models.JSONField(default=list, blank=True)  # R7
     event_sinks = models.JSONField(default=default_event_sinks, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name, verbose_name_plural = "portal sync settings", "portal sync settings"
 
     def __str__(self) -> str:
         return f"Sync settings of {self.portal}"
