@@ -9,6 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.forms.utils import ErrorDict
 
 from connector.models import SyncMode
 from connector.services.sync_settings import EVENT_SINKS, domain_normalize, email_normalize
@@ -246,6 +247,14 @@ class SettingsImportForm(forms.Form):
     # The export of 60,000 domains is about 2 MB: the import takes what the export produces.
     # DATA_UPLOAD_MAX_MEMORY_SIZE is above this, so a paste over it still reaches this form.
     MAX_BYTES = 10_000_000
+
+    @classmethod
+    def refused(cls, message: str) -> SettingsImportForm:
+        """A form for a request whose body could not be read at all: only the message."""
+        form = cls(data={})
+        form.cleaned_data, form._errors = {}, ErrorDict()
+        form.add_error(None, message)
+        return form
 
     @classmethod
     def too_large_message(cls) -> str:

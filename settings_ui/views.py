@@ -205,8 +205,7 @@ def settings_import(request: HttpRequest, portal: Portal) -> HttpResponse:
             form = SettingsImportForm(request.POST, request.FILES)
         except RequestDataTooBig:
             # The body is over DATA_UPLOAD_MAX_MEMORY_SIZE: Django cannot read it at all.
-            form = SettingsImportForm()
-            form.add_error(None, SettingsImportForm.too_large_message())
+            form = SettingsImportForm.refused(SettingsImportForm.too_large_message())
         else:
             preview = _import_preview(request, portal, form)
             if preview is not None and preview.get("saved"):
