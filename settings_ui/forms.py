@@ -252,7 +252,8 @@ class SettingsImportForm(forms.Form):
     def refused(cls, message: str) -> SettingsImportForm:
         """A form for a request whose body could not be read at all: only the message."""
         form = cls(data={})
-        form.cleaned_data, form._errors = {}, ErrorDict()
+        form.cleaned_data = {}
+        form._errors = ErrorDict()  # type: ignore[attr-defined]  # set by full_clean() otherwise
         form.add_error(None, message)
         return form
 
