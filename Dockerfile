@@ -24,7 +24,9 @@ RUN pip install --no-deps -c constraints.txt . \
     && DEBUG=0 SECRET_KEY=collectstatic-only FIELD_ENCRYPTION_KEYS=collectstatic-only \
        python manage.py collectstatic --noinput \
     && useradd --create-home --uid 10001 zoomsync \
-    && chown -R zoomsync:zoomsync /app
+    # Prometheus counters of all processes (docker-compose.yml mounts a shared volume here).
+    && mkdir -p /var/lib/zoomsync/metrics \
+    && chown -R zoomsync:zoomsync /app /var/lib/zoomsync
 
 USER zoomsync
 

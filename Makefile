@@ -7,7 +7,19 @@ export DEBUG ?= 1
 # Two or more cores: the suite runs in parallel (pytest-xdist).
 PYTEST_ARGS ?= -n auto
 
-.PHONY: install test demo serve worker beat lint typecheck clean
+.PHONY: install test demo dev dev-reset up serve worker beat lint typecheck clean
+
+# The dev stack's own state (database, sandbox world, task folder, admin password).
+DEV_DIR := $(CURDIR)/.dev
+DEV_PORT ?= 8000
+SANDBOX_PORT ?= 8899
+DEV_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH DEBUG=1 ZOOMSYNC_SANDBOX=1 \
+	DATABASE_URL=sqlite:///$(DEV_DIR)/dev.sqlite3 \
+	CELERY_BROKER_URL=filesystem:// CELERY_BROKER_FOLDER=$(DEV_DIR)/broker \
+	ZOOMSYNC_SYNC_FANOUT=0 ZOOMSYNC_PUBLIC_URL=http://127.0.0.1:$(DEV_PORT) \
+	DEV_PORT=$(DEV_PORT) SANDBOX_PORT=$(SANDBOX_PORT) LOG_FORMAT=$${LOG_FORMAT:-plain}
+# `make up` reads this env file (as docker compose reads .env); /dev/null: the shell only.
+UP_ENV_FILE ?= .env
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -20,22 +32,39 @@ install: $(VENV)/.installed
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The demo has its own database: it never touches the dev stack's or a production one.
 demo: install
-	$(PY) -m zoomsync.demo
+	DATABASE_URL=sqlite:///$(CURDIR)/demo.sqlite3 $(PY) -m zoomsync.demo
 
+# Sandbox + web app + worker against one persistent database (.dev/); Ctrl-C stops all,
+# `make dev` again goes on where it was. `make dev-reset` forgets everything.
+dev: install
+	mkdir -p $(DEV_DIR)
+	env $(DEV_ENV) $(VENV)/bin/honcho -f Procfile.dev -e /dev/null start
+
+dev-reset:
+	rm -rf $(DEV_DIR)
+
+# Production: web (gunicorn), worker and beat from Procfile, against PostgreSQL and Redis.
+up: install
+	env DEBUG=0 PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m zoomsync.up_check --env-file $(UP_ENV_FILE)
+	env DEBUG=0 PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho -f Procfile -e $(UP_ENV_FILE) run python manage.py migrate --noinput
+	env DEBUG=0 PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho -f Procfile -e $(UP_ENV_FILE) start
+
+# One production process at a time (DEBUG off; same commands as the Procfile).
 serve: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py runserver 127.0.0.1:8000
+	env DEBUG=0 $(PY) manage.py migrate --noinput
+	env DEBUG=0 $(VENV)/bin/gunicorn zoomsync.wsgi:application --bind $${WEB_BIND:-127.0.0.1:8000} --workers $${WEB_CONCURRENCY:-3} --timeout 60 --access-logfile -
 
 worker: install
-	$(VENV)/bin/celery -A zoomsync worker -Q sync,realtime,default -l info
+	env DEBUG=0 $(VENV)/bin/celery -A zoomsync worker -Q sync,realtime,default -l info
 
 beat: install
-	$(VENV)/bin/celery -A zoomsync beat -l info
+	env DEBUG=0 $(VENV)/bin/celery -A zoomsync beat -l info --scheduler django_celery_beat.schedulers:DatabaseScheduler
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 demo.sqlite3 .pytest_cache .mypy_cache .ruff_cache

@@ -14,8 +14,11 @@ from django.views.decorators.http import require_http_methods
 
 from sandbox import state as sandbox_state_module
 from sandbox.config import KnobError, knobs, knobs_update
+from sandbox.live import ActError
+from sandbox.live import act as live_act
 from sandbox.scenario import ScenarioError, scenario_read
 from sandbox.state import CallCounters, sandbox_state
+from sandbox.webhooks import SubscribeError, webhook_hub
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -23,9 +26,12 @@ def _error(status: int, message: str, **extra: Any) -> JsonResponse:
 
 
 def _body(request: HttpRequest) -> Any:
-    if not request.body:
+    # Read as a stream: Django's in-memory body limit (2.5 MB) does not apply, so a large
+    # generated scenario loads through the control API.
+    raw = request.read()
+    if not raw:
         return {}
-    return json.loads(request.body)
+    return json.loads(raw)
 
 
 def _object_body(request: HttpRequest) -> dict[str, Any] | JsonResponse:
@@ -48,6 +54,8 @@ def _summary(world: Any) -> dict[str, Any]:
             "registrants": sum(len(w.registrants) for w in zoom.webinars.values()),
         },
         "hubspot": {"portal_id": getattr(world.hubspot, "portal_id", None)},
+        "portals": sorted(world.portals),
+        "world_id": world.world_id,
     }
 
 
@@ -87,6 +95,7 @@ def zoom(request: HttpRequest) -> JsonResponse:
 @require_http_methods(["POST"])
 def reset(request: HttpRequest) -> JsonResponse:
     sandbox_state_module.reset()
+    webhook_hub().reset()
     return JsonResponse({"reset": True})
 
 
@@ -148,6 +157,8 @@ def state(request: HttpRequest) -> JsonResponse:
             hub = world.hubspot
             return JsonResponse(
                 {
+                    "world_id": world.world_id,
+                    "portals": sorted(world.portals),
                     "hubspot": {
                         "portal_id": hub.portal_id,
                         "hub_domain": hub.hub_domain,
@@ -178,3 +189,31 @@ def config(request: HttpRequest) -> JsonResponse:
         except KnobError as exc:
             return _error(400, str(exc))
     return JsonResponse(knobs().to_dict())
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def webhooks(request: HttpRequest) -> JsonResponse:
+    """POST: subscribe (Zoom is validated first); GET: every delivery so far."""
+    if request.method == "GET":
+        return JsonResponse(webhook_hub().log())
+    body = _object_body(request)
+    if isinstance(body, JsonResponse):
+        return body
+    try:
+        return JsonResponse({"subscriptions": webhook_hub().subscribe(body)})
+    except SubscribeError as exc:
+        return _error(400, str(exc))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def act(request: HttpRequest) -> JsonResponse:
+    """One live change of the world, then its signed webhooks (sandbox/live.py)."""
+    body = _object_body(request)
+    if isinstance(body, JsonResponse):
+        return body
+    try:
+        return JsonResponse(live_act(body))
+    except ActError as exc:
+        return _error(exc.status, str(exc))

@@ -9,6 +9,9 @@ N makes every Nth webinar a recurring one (type 9) with `occurrences` weekly occ
 held, each its own instance (its attendees drawn per occurrence); `recording_rate` gives each
 held instance a cloud recording with that probability, with a transcript file with
 probability `transcript_rate`. Cancelled and denied registrations are always mixed in.
+
+A single-session webinar's `uuid` is the uuid of its held instance (real Zoom gives a
+non-recurring webinar one UUID, the same in /webinars/{id} and /past_webinars/{id}/instances).
 """
 
 from __future__ import annotations
@@ -118,6 +121,9 @@ def scenario_generate(
             "registrants": regs,
             "instances": instances,
         }
+        if not recurring:
+            # A single-session webinar's uuid is its one instance's, as in real Zoom.
+            webinar["uuid"] = instances[0]["uuid"]
         if recurring:
             webinar["topic"] = f"Benchmark series {w + 1}"
             webinar["occurrences"] = [{"occurrence_id": str(int(o.timestamp() * 1000)), "start_time": _iso(o),

@@ -14,6 +14,11 @@ and so a "dropped connection" fault can close the socket without any answer (the
 6. the view. HubSpot answers get the `X-HubSpot-RateLimit-*` headers.
 
 OAuth token endpoints skip steps 3-5 (a connector must be able to get a token to be tested).
+
+Several portals (a multi-portal scenario): a request under `/p/<portal_id>/` (any of `/zoom/`,
+`/hubspot/`, `/_sandbox/`) is served by that portal's HubSpot and Zoom, the prefix removed; a
+HubSpot request without the prefix goes to the portal that issued its bearer token, else to
+the first portal. `connect_sandbox --url http://.../p/<portal_id>` connects one of them.
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from typing import Any
 from django.urls import Resolver404, resolve
 
 from sandbox.config import knobs, rng_choice, rng_random
-from sandbox.state import sandbox_state
+from sandbox.state import portal_routed, sandbox_state
 
 StartResponse = Callable[..., Any]
 
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
+_PORTAL_PREFIX = re.compile(r"^/p/(\d+)(/.*)$")
 _OAUTH_PREFIXES = ("/zoom/oauth/", "/hubspot/oauth/")
 _STATUS_TEXT = {200: "OK", 401: "Unauthorized", 429: "Too Many Requests",
                 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
@@ -108,6 +114,28 @@ class SandboxMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        portal_id: int | None = None
+        prefixed = _PORTAL_PREFIX.match(path)
+        if prefixed:
+            portal_id = int(prefixed.group(1))
+            if portal_id not in sandbox_state().portals:
+                return _json(start_response, 404, {
+                    "error": f"no portal {portal_id} in this sandbox",
+                    "portals": sorted(sandbox_state().portals)})
+            path = environ["PATH_INFO"] = prefixed.group(2)
+            raw = environ.get("RAW_URI")
+            if raw and raw.startswith(f"/p/{portal_id}/"):
+                environ["RAW_URI"] = raw[len(f"/p/{portal_id}"):]
+        elif path.startswith("/hubspot/") and len(sandbox_state().portals) > 1:
+            token = _bearer(environ)
+            portal_id = sandbox_state().portal_for_token(token) if token else None
+        if portal_id is None:
+            return self._serve(environ, start_response, path)
+        with portal_routed(portal_id):
+            return self._serve(environ, start_response, path)
+
+    def _serve(self, environ: dict[str, Any], start_response: StartResponse,
+               path: str) -> Iterable[bytes]:
         if path.startswith("/zoom/"):
             service = "zoom"
         elif path.startswith("/hubspot/"):

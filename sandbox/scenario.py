@@ -85,12 +85,46 @@ def scenario_read(source: str | dict[str, Any] | Path) -> dict[str, Any]:
 
 
 def scenario_load(data: dict[str, Any]) -> SandboxState:
-    """Validate a scenario and build the world it describes (not yet installed)."""
+    """Validate a scenario and build the world it describes (not yet installed).
+
+    Extension: `portals`, a list of scenarios (each with its own `hubspot` and `zoom` parts),
+    serves several HubSpot portals from one sandbox. The top-level `hubspot`/`zoom` pair, when
+    given, is the first portal; otherwise the first entry of `portals` is.
+    """
     from sandbox.hubspot_bridge import HubSpotState
-    from sandbox.state import SandboxState
+    from sandbox.state import PortalWorld, SandboxState
     from sandbox.zoom.state import ZoomState
 
-    keys_check(data, allowed=("hubspot", "zoom"), path="")
-    hubspot = HubSpotState.from_scenario(data.get("hubspot") or {}, path="hubspot")
-    zoom = ZoomState.from_scenario(data.get("zoom") or {}, path="zoom")
-    return SandboxState(zoom=zoom, hubspot=hubspot)
+    keys_check(data, allowed=("hubspot", "zoom", "portals"), path="")
+    parts: list[tuple[dict[str, Any], str]] = []
+    if "portals" not in data or "hubspot" in data or "zoom" in data:
+        parts.append((data, ""))
+    for i, item in enumerate(list_check(data.get("portals", []), path="portals")):
+        where = f"portals[{i}]"
+        parts.append((keys_check(item, allowed=("hubspot", "zoom"), path=where), where + "."))
+    worlds: list[PortalWorld] = []
+    seen: dict[int, str] = {}
+    for part, prefix in parts:
+        hubspot = HubSpotState.from_scenario(part.get("hubspot") or {}, path=f"{prefix}hubspot")
+        zoom = ZoomState.from_scenario(part.get("zoom") or {}, path=f"{prefix}zoom")
+        world = PortalWorld(zoom=zoom, hubspot=hubspot)
+        if world.portal_id in seen:
+            where = f"{prefix}hubspot.portal_id"
+            raise ScenarioError(
+                f"{where}: portal {world.portal_id} is already {seen[world.portal_id] or 'the top-level portal'}"
+                " (every portal needs its own portal_id)", path=where)
+        seen[world.portal_id] = prefix.rstrip(".")
+        worlds.append(world)
+    first, *more = worlds
+    return SandboxState(zoom=first.zoom, hubspot=first.hubspot, more=more)
+
+
+def scenarios_merge(sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """One multi-portal scenario from several single- or multi-portal ones (`serve --scenario
+    a.json --scenario b.json`): every portal of every source, in order."""
+    portals: list[dict[str, Any]] = []
+    for data in sources:
+        if "hubspot" in data or "zoom" in data or "portals" not in data:
+            portals.append({k: data[k] for k in ("hubspot", "zoom") if k in data})
+        portals.extend(data.get("portals") or [])
+    return {"portals": portals}

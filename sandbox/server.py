@@ -110,17 +110,24 @@ def sandbox_app() -> Any:
 class SandboxServer:
     """The fake Zoom + HubSpot on a loopback port.
 
-    `scenario`: "demo" (built-in name), a JSON file path, a scenario dict, or None (empty).
+    `scenario`: "demo" (built-in name), a JSON file path, a scenario dict, a list of those
+    (one portal or more each: a multi-portal world), or None (empty).
+    `state_file`: keep the world in this file (`sandbox.persist`): an existing file is read
+    back instead of the scenario, and the world is saved while serving and on stop.
     `knobs`: see `sandbox.config.Knobs` (latency_ms, rate_limits, fault_rate, seed, ...); they
     become the baseline that `reset()` restores.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 scenario: str | Path | dict[str, Any] | None = "demo", **knobs: Any) -> None:
+                 scenario: str | Path | dict[str, Any] | list[Any] | None = "demo",
+                 state_file: str | Path | None = None, **knobs: Any) -> None:
         self.host = host
         self.port = port
         self.scenario = scenario
+        self.state_file = Path(state_file) if state_file else None
+        self.restored = False
         self.knobs = knobs
+        self._keeper: Any = None
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.session = requests.Session()
@@ -133,9 +140,16 @@ class SandboxServer:
 
         app = sandbox_app()
         knobs_set_baseline(self.knobs)
-        state.reset()
-        if self.scenario is not None:
-            state.load(self.scenario if isinstance(self.scenario, dict) else str(self.scenario))
+        keeper = None
+        if self.state_file is not None:
+            from sandbox.persist import StateKeeper
+
+            keeper = StateKeeper(self.state_file)
+            self.restored = keeper.restore()
+        if not self.restored:
+            state.reset()
+            if self.scenario is not None:
+                state.load(self._scenario_data())
         httpd = _HTTPServer((self.host, self.port), _RequestHandler, ipv6=":" in self.host)
         httpd.set_app(app)
         self._httpd = httpd
@@ -143,7 +157,18 @@ class SandboxServer:
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
                                         name=f"sandbox-{self.port}", daemon=True)
         self._thread.start()
+        if keeper is not None:
+            keeper.start()
+            self._keeper = keeper
         return self
+
+    def _scenario_data(self) -> dict[str, Any] | str:
+        from sandbox.scenario import scenario_read, scenarios_merge
+
+        if isinstance(self.scenario, list):
+            return scenarios_merge([scenario_read(s if isinstance(s, dict) else str(s))
+                                    for s in self.scenario])
+        return self.scenario if isinstance(self.scenario, dict) else str(self.scenario)
 
     def serve_forever(self) -> None:
         """Serve in the calling thread (the `sandbox serve` command); stop() ends it."""
@@ -153,6 +178,10 @@ class SandboxServer:
     def stop(self) -> None:
         if self._httpd is not None:
             self._httpd.shutdown()
+        if self._keeper is not None:
+            self._keeper.stop()  # after the last request: nothing is lost
+            self._keeper = None
+        if self._httpd is not None:
             self._httpd.server_close()
             self._httpd = None
         if self._thread is not None:
@@ -231,3 +260,13 @@ class SandboxServer:
 
     def config(self) -> dict[str, Any]:
         return self._control("GET", "config")
+
+    def act(self, action: str, **fields: Any) -> dict[str, Any]:
+        """One live change of the world, then its webhooks (sandbox/live.py)."""
+        return self._control("POST", "act", json={"action": action, **fields})
+
+    def webhooks_subscribe(self, **subscriptions: Any) -> dict[str, Any]:
+        return self._control("POST", "webhooks", json=subscriptions)
+
+    def webhooks(self) -> dict[str, Any]:
+        return self._control("GET", "webhooks")

@@ -1,14 +1,26 @@
 """The sandbox's in-memory world: one per process.
 
-`SandboxState` holds the fake Zoom (`.zoom`), the fake HubSpot (`.hubspot`) and the call
-counters. One RLock (`.lock`) serialises every mutation; views hold it only while they touch
+`SandboxState` holds one or more HubSpot portals, each with its own fake Zoom (a
+`PortalWorld`: `.hubspot`, `.zoom`, its rate-limit windows), and the call counters. `.zoom`,
+`.hubspot` and `.rate_windows` resolve to the portal the current request is routed to
+(`portal_routed`, set by `sandbox.middleware` from a `/p/<portal_id>/` path prefix or a
+HubSpot bearer token), and to the first portal otherwise, so single-portal code never sees the
+difference. One RLock (`.lock`) serialises every mutation; views hold it only while they touch
 the state (never while sleeping for latency). `reset()` and `load()` replace the whole world.
+
+Every world has a `world_id` (a fresh random id whenever `reset()` or `load()` builds one,
+kept by `zoom_replace` and by the state file): the connector compares it with the one it
+connected to, so a sandbox that restarted with a new world is never mistaken for the old one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,18 +48,87 @@ class CallCounters:
         }
 
 
-class SandboxState:
+class PortalWorld:
+    """One HubSpot portal and the Zoom accounts connected to it."""
+
     def __init__(self, *, zoom: ZoomState, hubspot: HubSpotState) -> None:
-        self.lock = threading.RLock()
         self.zoom = zoom
         self.hubspot = hubspot
-        self.counters = CallCounters()
         # Rate-limit windows live here so a reset clears them (sandbox.middleware).
         self.rate_windows: dict[Any, Any] = {}
 
+    @property
+    def portal_id(self) -> int:
+        return int(self.hubspot.portal_id)
+
+
+# The portal id the current request is routed to (None: the first portal).
+_routed: contextvars.ContextVar[int | None] = contextvars.ContextVar("sandbox_portal", default=None)
+
+
+@contextlib.contextmanager
+def portal_routed(portal_id: int | None) -> Iterator[None]:
+    """Within the block, `.zoom`/`.hubspot` of the world are those of `portal_id`."""
+    token = _routed.set(portal_id)
+    try:
+        yield
+    finally:
+        _routed.reset(token)
+
+
+class SandboxState:
+    def __init__(self, *, zoom: ZoomState, hubspot: HubSpotState,
+                 more: list[PortalWorld] | None = None) -> None:
+        self.lock = threading.RLock()
+        self.world_id = uuid.uuid4().hex
+        first = PortalWorld(zoom=zoom, hubspot=hubspot)
+        self.portals: dict[int, PortalWorld] = {first.portal_id: first}
+        self.primary_portal_id = first.portal_id
+        for extra in more or []:
+            self.portals[extra.portal_id] = extra
+        self.counters = CallCounters()
+
+    # --- the routed portal ----------------------------------------------------------------
+
+    def portal(self, portal_id: int | None = None) -> PortalWorld:
+        """The portal `portal_id`, else the routed one, else the first (KeyError if unknown)."""
+        if portal_id is None:
+            portal_id = _routed.get()
+        if portal_id is None:
+            portal_id = self.primary_portal_id
+        return self.portals[portal_id]
+
+    def portal_for_token(self, token: str) -> int | None:
+        """The portal that issued this HubSpot access or refresh token (None: unknown)."""
+        for portal_id, world in self.portals.items():
+            hub = world.hubspot
+            if token in hub.access_tokens or token in hub.refresh_tokens:
+                return portal_id
+        return None
+
+    @property
+    def zoom(self) -> ZoomState:
+        return self.portal().zoom
+
+    @zoom.setter
+    def zoom(self, value: ZoomState) -> None:
+        self.portal().zoom = value
+
+    @property
+    def hubspot(self) -> HubSpotState:
+        return self.portal().hubspot
+
+    @property
+    def rate_windows(self) -> dict[Any, Any]:
+        return self.portal().rate_windows
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return {"hubspot": self.hubspot.snapshot(), "zoom": self.zoom.snapshot()}
+            out: dict[str, Any] = {"world_id": self.world_id, "hubspot": self.hubspot.snapshot(),
+                   "zoom": self.zoom.snapshot()}
+            if len(self.portals) > 1:
+                out["portals"] = sorted(self.portals)
+            return out
 
 
 def _empty() -> SandboxState:
@@ -85,8 +166,9 @@ def reset() -> SandboxState:
 def load(scenario: dict[str, Any] | str) -> SandboxState:
     """Replace the world with a scenario (a dict, a built-in name or a file path).
 
-    Counters start from zero. Zoom OAuth tokens of accounts that still exist stay valid, so a
-    connected connector survives a scenario swap (HubSpot's too, when its state supports it).
+    Counters start from zero; the world gets a new `world_id`. Zoom OAuth tokens of accounts
+    that still exist stay valid, so a connected connector survives a scenario swap (HubSpot's
+    too, for a portal id that is still there).
     """
     from sandbox.scenario import scenario_load, scenario_read
 
@@ -96,12 +178,24 @@ def load(scenario: dict[str, Any] | str) -> SandboxState:
         old = _state
         if old is not None:
             with old.lock:
-                new.zoom.adopt_tokens(old.zoom)
-                adopt = getattr(new.hubspot, "adopt_tokens", None)
-                if adopt is not None:
-                    adopt(old.hubspot)
+                for portal_id, world in new.portals.items():
+                    before = old.portals.get(portal_id)
+                    if before is None:
+                        continue
+                    world.zoom.adopt_tokens(before.zoom)
+                    adopt = getattr(world.hubspot, "adopt_tokens", None)
+                    if adopt is not None:
+                        adopt(before.hubspot)
         _state = new
     return new
+
+
+def install(world: SandboxState) -> SandboxState:
+    """Serve `world` from now on (a world read back from a state file)."""
+    global _state
+    with _holder_lock:
+        _state = world
+    return world
 
 
 def zoom_replace(scenario: dict[str, Any]) -> SandboxState:

@@ -8,6 +8,9 @@ import os
 from celery import Celery
 from kombu import Queue
 
+from zoomsync import log as _log
+from zoomsync import metrics as _metrics
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zoomsync.settings")
 
 app = Celery("zoomsync")
@@ -16,6 +19,10 @@ app.conf.task_queues = [Queue(name) for name in ("sync", "realtime", "default")]
 app.autodiscover_tasks()
 
 logger = logging.getLogger("zoomsync.celery")
+
+# Log records name their task, portal and run; finished runs feed the sync-duration metric.
+_log.celery_signals_connect()
+_metrics.signals_connect()
 
 
 def log_mode() -> None:

@@ -1,6 +1,7 @@
 """`make demo` (`python -m zoomsync.demo`): the whole product against the built-in sandbox.
 
-Migrates the database (SQLite by default), starts the sandbox with the `demo` scenario on a
+Migrates its own database (`demo.sqlite3` unless DATABASE_URL says otherwise; `make dev`
+keeps its state elsewhere), starts the sandbox with the `demo` scenario on a
 free loopback port, connects the portal and both Zoom accounts (as `connect_sandbox` does),
 applies a settings document that exercises every rule of the scenario, runs a full sync,
 prints the report (counts by kind and by skip reason, API calls per service), runs the sync
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 DEMO_SETTINGS: dict[str, Any] = {
@@ -40,6 +42,8 @@ DEMO_SETTINGS: dict[str, Any] = {
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zoomsync.settings")
     os.environ.setdefault("DEBUG", "1")
+    # The demo's own database (never the dev stack's or a production one).
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{Path(__file__).resolve().parent.parent / 'demo.sqlite3'}")
     # The sandbox app must be installed before Django starts.
     os.environ["ZOOMSYNC_SANDBOX"] = "1"
     import logging

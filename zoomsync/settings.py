@@ -64,6 +64,15 @@ FIELD_ENCRYPTION_KEYS = [k.strip() for k in _secret("FIELD_ENCRYPTION_KEYS").spl
 
 ZOOMSYNC_PUBLIC_URL = env.str("ZOOMSYNC_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 ZOOMSYNC_SANDBOX = env.bool("ZOOMSYNC_SANDBOX", default=False)
+if ZOOMSYNC_SANDBOX and not DEBUG:
+    # The sandbox answers anyone (its control API resets the world) and lets connections
+    # point at other API hosts: a development tool only.
+    raise ImproperlyConfigured(
+        "ZOOMSYNC_SANDBOX=1 is for development only and needs DEBUG=1; "
+        "unset ZOOMSYNC_SANDBOX in production."
+    )
+# Hosts a connection's api_base/oauth_base may name (the sandbox on loopback).
+ZOOMSYNC_SANDBOX_HOSTS = env.list("ZOOMSYNC_SANDBOX_HOSTS", default=["127.0.0.1", "localhost", "::1"])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 _public_host = ZOOMSYNC_PUBLIC_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
@@ -163,11 +172,27 @@ CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES_NAMES = ["sync", "realtime", "default"]
 # Countdowns must stay below this, or Redis redelivers the task early.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 60 * 60}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # With a broker, one portal's sync fans out: a Celery task per synced webinar (docs/sync.md).
 ZOOMSYNC_SYNC_FANOUT = env.bool("ZOOMSYNC_SYNC_FANOUT", default=True)
 CELERY_TIMEZONE = "UTC"
+
+# --- Dev stack broker (ops; `make dev`): CELERY_BROKER_URL=filesystem:// passes tasks
+# between the web app and the worker through a folder, so the dev stack needs no Redis.
+CELERY_BROKER_FOLDER = env.str("CELERY_BROKER_FOLDER", default=str(BASE_DIR / ".dev" / "broker"))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _sub in ("", "processed", "results"):
+        os.makedirs(os.path.join(CELERY_BROKER_FOLDER, _sub), exist_ok=True)
+    _folders: dict[str, object] = {
+        "data_folder_in": CELERY_BROKER_FOLDER,
+        "data_folder_out": CELERY_BROKER_FOLDER,
+        "processed_folder": os.path.join(CELERY_BROKER_FOLDER, "processed"),
+        "store_processed": False,
+    }
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(_folders)
+    if CELERY_RESULT_BACKEND == CELERY_BROKER_URL:
+        CELERY_RESULT_BACKEND = "file://" + os.path.join(CELERY_BROKER_FOLDER, "results")
 
 # Shared locks and rate limiting use Redis when a broker is configured.
 REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
@@ -180,6 +205,8 @@ else:
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="")
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="")
 HUBSPOT_APP_ID = env.str("HUBSPOT_APP_ID", default="")
+# Workflow requests must carry the v3 signature (timestamped); v2 is refused (replayable).
+HUBSPOT_REQUIRE_SIGNATURE_V3 = env.bool("HUBSPOT_REQUIRE_SIGNATURE_V3", default=True)
 HUBSPOT_DEVELOPER_API_KEY = env.str("HUBSPOT_DEVELOPER_API_KEY", default="")
 ZOOM_CLIENT_ID = env.str("ZOOM_CLIENT_ID", default="")
 ZOOM_CLIENT_SECRET = env.str("ZOOM_CLIENT_SECRET", default="")
@@ -203,6 +230,13 @@ HUBSPOT_OPTIONAL_SCOPES = [
     "crm.objects.marketing_events.read",
     "crm.objects.marketing_events.write",
 ]
+# --- Privacy (docs/privacy.md) ----------------------------------------------------
+# Sent outbox payloads, old runs' skip records and workflow request bodies are pruned
+# after this many days (B4).
+ZOOMSYNC_RETENTION_DAYS = env.int("ZOOMSYNC_RETENTION_DAYS", default=90)
+# An uninstalled portal's data is erased this many days after the uninstall (B4).
+ZOOMSYNC_UNINSTALL_GRACE_DAYS = env.int("ZOOMSYNC_UNINSTALL_GRACE_DAYS", default=30)
+
 # Refresh this long before expiry (HubSpot tokens live 30 min, Zoom 1 h).
 TOKEN_REFRESH_MARGIN_SECONDS = env.int("TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 
@@ -223,13 +257,37 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 
+# --- Logging (ops; docs/operations.md) -----------------------------------------------
+# LOG_FORMAT=json (default with DEBUG off): one JSON object per line (python-json-logger)
+# with the portal, run, Zoom account and Celery task ids (zoomsync.log); plain: text.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "zoomsync.log.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s%(ctx)s"},
+        "json": {"()": "zoomsync.log.json_formatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
-    "loggers": {"zoomsync": {"level": env.str("LOG_LEVEL", default="INFO"), "propagate": True}},
+    "loggers": {
+        "zoomsync": {"level": env.str("LOG_LEVEL", default="INFO"), "propagate": True},
+        # Celery logs through this configuration (not its own) so worker lines are JSON too.
+        "celery": {"level": "INFO", "propagate": True},
+    },
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Prometheus metrics (zoomsync.metrics): with several processes (gunicorn workers, Celery
+# workers) on one host, PROMETHEUS_MULTIPROC_DIR names the shared folder (`make up` sets it).
+# ZOOMSYNC_METRICS_TOKEN, when set, is the bearer token /metrics requires.
+ZOOMSYNC_METRICS_TOKEN = env.str("ZOOMSYNC_METRICS_TOKEN", default="")
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 logging.getLogger("zoomsync").debug("settings loaded")

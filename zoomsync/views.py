@@ -1,10 +1,12 @@
-"""Liveness/readiness: the database and, when configured, the broker."""
+"""Liveness/readiness (the database and, when configured, the broker) and Prometheus metrics."""
 
 from __future__ import annotations
 
+import hmac
+
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -30,3 +32,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     else:
         checks["broker"] = "not configured (tasks run in-process)"
     return JsonResponse({"status": "ok" if ok else "error", "checks": checks}, status=200 if ok else 503)
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition (zoomsync.metrics). With ZOOMSYNC_METRICS_TOKEN set, the scraper
+    must send `Authorization: Bearer <token>`."""
+    expected = settings.ZOOMSYNC_METRICS_TOKEN
+    if expected:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), expected):
+            return HttpResponse("metrics need the bearer token\n", status=401, content_type="text/plain")
+    from zoomsync.metrics import metrics_render
+
+    body, content_type = metrics_render()
+    return HttpResponse(body, content_type=content_type)

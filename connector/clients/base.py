@@ -22,6 +22,8 @@ from urllib.parse import quote
 
 import requests
 
+from zoomsync.metrics import api_call_observe
+
 from .errors import (
     ApiError,
     RateLimited,
@@ -306,6 +308,7 @@ class BaseClient:
         self.calls_by_endpoint[endpoint] = self.calls_by_endpoint.get(endpoint, 0) + 1
         for counts in _call_counters.get():
             counts[self.service] = counts.get(self.service, 0) + 1
+        api_call_observe(provider=self.service, status=status)  # Prometheus (zoomsync.metrics)
         if self.on_call is not None:
             self.on_call(self.service, method, path_template, status)
 

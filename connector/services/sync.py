@@ -30,6 +30,7 @@ from connector.services.compute import person_stats_compute
 from connector.services.pull import account_pull
 from connector.services.recordings import recordings_synced_count
 from connector.services.report import SyncReport
+from zoomsync.log import log_context, log_context_pop, log_context_push
 
 logger = logging.getLogger("zoomsync.sync")
 
@@ -98,13 +99,11 @@ def sync_lease_release(*, portal: Portal, owner: str) -> None:
 
 
 def sync_run_start(*, portal: Portal, trigger: str = "manual") -> SyncRun:
-    """Queue a sync of the portal: a SyncRun row, then the task once the transaction commits
-    (runs in-process when no broker is configured)."""
-    from connector.tasks import portal_sync_task
+    """Ask for a sync of the portal (merged with a queued or running one): see
+    `connector.services.sync_requests.sync_request`."""
+    from connector.services.sync_requests import sync_request
 
-    run = SyncRun.objects.create(portal=portal, trigger=trigger, status=SyncRunStatus.QUEUED)
-    portal_sync_task.delay_on_commit(portal.pk, run.pk)
-    return run
+    return sync_request(portal=portal, source=trigger)
 
 
 class _Tracker:
@@ -157,6 +156,7 @@ def portal_sync(
         run = SyncRun.objects.create(portal=portal, trigger="manual")
     owner = lease_owner_new()
     sync_lease_acquire(portal=portal, owner=owner, run=run)
+    log_token = log_context_push(portal_id=portal.hub_id, run_id=run.pk)  # log lines name portal and run
     try:
         # A retried run starts its skip records afresh (the report is recomputed whole).
         SkipRecord.objects.filter(sync_run=run).delete()
@@ -176,7 +176,8 @@ def portal_sync(
                     report.error("no connected Zoom account")
                 for account in accounts:
                     try:
-                        account_pull(account=account, rules=rules, report=report, full=full, progress=tracker)
+                        with log_context(account_id=account.account_id):  # log lines name the account
+                            account_pull(account=account, rules=rules, report=report, full=full, progress=tracker)
                     except TRANSIENT_ERRORS:
                         raise
                     except ApiError as exc:
@@ -195,6 +196,7 @@ def portal_sync(
         return sync_run_succeed(run=run, report=report, api_calls=calls)
     finally:
         sync_lease_release(portal=portal, owner=owner)
+        log_context_pop(log_token)
 
 
 def sync_run_fail(*, run: SyncRun, report: SyncReport, api_calls: dict[str, int], exc: BaseException) -> None:
@@ -217,4 +219,7 @@ def sync_run_succeed(*, run: SyncRun, report: SyncReport, api_calls: dict[str, i
     run.report = result
     run.progress = {"phase": "done", "done": 1, "total": 1}
     run.save(update_fields=["status", "finished_at", "report", "progress"])
+    from connector.services.sync_requests import sync_request_again
+
+    sync_request_again(run=run)  # B2: asked for again while it ran: one more run follows
     return result

@@ -114,8 +114,54 @@ def test_compose_app_services_wait_for_database_broker_and_migrations():
         assert deps["migrate"]["condition"] == "service_completed_successfully", name
 
 
+def code_env_vars() -> set[str]:
+    """Names the code reads: settings.py, the client rate limits (os.environ) and the specs folder."""
+    from connector.clients import ratelimit
+
+    return settings_env_vars() | set(ratelimit._DEFAULTS) | {"ZOOMSYNC_API_SPECS"}
+
+
+def env_example_sections() -> dict[str, set[str]]:
+    """.env.example's variables by section heading ("# --- Django ---" -> "django")."""
+    sections: dict[str, set[str]] = {}
+    current = ""
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        heading = re.match(r"^# --- (.+?) -+$", line)
+        if heading:
+            current = heading.group(1).lower()
+            continue
+        var = re.match(r"^#?\s*([A-Z][A-Z0-9_]*)=", line)
+        if var:
+            sections.setdefault(current, set()).add(var.group(1))
+    return sections
+
+
+# Sections of .env.example that are not the app's environment in compose.
+NOT_FOR_COMPOSE = ("docker compose only", "dev stack only", "processes")
+
+
+def test_compose_passes_every_documented_variable_to_the_app():
+    documented = set().union(*(names for section, names in env_example_sections().items()
+                               if not section.startswith(NOT_FOR_COMPOSE)))
+    assert {"SESSION_COOKIE_SECURE", "HUBSPOT_RATE_LIMIT", "LOG_FORMAT"} <= documented  # parser sanity
+    for name, svc in APP_SERVICES.items():
+        passed = set(svc["environment"])
+        assert not documented - passed, f"{name} does not pass {sorted(documented - passed)}"
+
+
+def test_compose_defaults_keep_the_settings_defaults():
+    env = SERVICES["web"]["environment"]
+    # An empty CSRF_TRUSTED_ORIGINS would trust nothing: it defaults to the public URL.
+    assert env["CSRF_TRUSTED_ORIGINS"] == "${CSRF_TRUSTED_ORIGINS:-${ZOOMSYNC_PUBLIC_URL:-http://localhost:8000}}"
+    assert env["SESSION_COOKIE_SECURE"] == "${SESSION_COOKIE_SECURE:-1}"
+    from connector.clients import ratelimit
+
+    for var, default in ratelimit._DEFAULTS.items():
+        assert env[var] == "${" + var + ":-" + default + "}", var
+
+
 def test_compose_env_vars_all_exist_in_settings():
-    known = settings_env_vars()
+    known = code_env_vars()
     for name, svc in APP_SERVICES.items():
         env = svc.get("environment", {})
         names = env.keys() if isinstance(env, dict) else [e.split("=", 1)[0] for e in env]
@@ -177,6 +223,41 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
     ignored = (ROOT / ".dockerignore").read_text().split()
     for entry in (".dev-secrets.env", ".env", ".venv", ".git", "*.sqlite3"):
         assert entry in ignored, entry
+
+
+def _procfile(name: str) -> dict[str, str]:
+    lines = (ROOT / name).read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_procfile_runs_gunicorn_worker_and_beat():
+    processes = _procfile("Procfile")
+    assert set(processes) == {"web", "worker", "beat"}
+    for name, command in processes.items():
+        assert_command_exists(shlex.split(command), f"Procfile {name}")
+    assert shlex.split(processes["web"])[0] == "gunicorn"
+    assert _option(shlex.split(processes["worker"]), "-Q") == "sync,realtime,default"
+
+
+def test_procfile_dev_runs_sandbox_with_state_file_web_and_worker():
+    processes = _procfile("Procfile.dev")
+    assert set(processes) == {"sandbox", "web", "worker"}
+    assert "--state-file" in processes["sandbox"]
+    for name, command in processes.items():
+        for part in command.split("&&"):
+            argv = shlex.split(part)
+            assert_command_exists(argv[1:] if argv[0] == "exec" else argv, f"Procfile.dev {name}")
+
+
+def test_make_targets_dev_up_and_serve_without_the_development_server():
+    text = (ROOT / "Makefile").read_text()
+    assert {"dev", "up", "demo", "serve", "dev-reset"} <= makefile_targets()
+    serve = re.search(r"^serve:.*?(?=^\S)", text, flags=re.M | re.S).group(0)
+    assert "runserver" not in serve and "gunicorn" in serve and "DEBUG=0" in serve
+    demo = re.search(r"^demo:.*?(?=^\S)", text, flags=re.M | re.S).group(0)
+    assert "demo.sqlite3" in demo  # the demo's own database, never the dev stack's
+    dev = re.search(r"^DEV_ENV = .*?(?=^\S)", text, flags=re.M | re.S).group(0)
+    assert "DATABASE_URL=sqlite:///$(DEV_DIR)/dev.sqlite3" in dev
 
 
 def test_env_example_documents_interfaces_and_settings_vars():

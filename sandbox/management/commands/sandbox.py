@@ -30,8 +30,12 @@ class Command(BaseCommand):
         serve = sub.add_parser("serve", help="serve the sandbox on loopback until interrupted")
         serve.add_argument("--host", default="127.0.0.1")
         serve.add_argument("--port", type=int, default=8899)
-        serve.add_argument("--scenario", default="demo",
-                           help="built-in name (demo), a JSON file, or 'none' for empty")
+        serve.add_argument("--scenario", action="append", default=None,
+                           help="built-in name (demo), a JSON file, or 'none' for empty; repeat"
+                                " it to serve several HubSpot portals (one per file)")
+        serve.add_argument("--state-file", default=None,
+                           help="keep the world in this file: read back on start (instead of"
+                                " the scenario), saved while serving and on stop")
         serve.add_argument("--latency-ms", type=int, default=0)
         serve.add_argument("--rate-limits", choices=("on", "off"), default="on")
         serve.add_argument("--fault-rate", type=_rate, default=0.0,
@@ -88,6 +92,7 @@ class Command(BaseCommand):
         sys.stdout.write("\n")
 
     def _serve(self, options: dict[str, Any]) -> None:
+        from sandbox.persist import StateFileError
         from sandbox.scenario import ScenarioError
         from sandbox.server import SandboxServer
 
@@ -95,9 +100,11 @@ class Command(BaseCommand):
             limit_max, limit_window = (int(x) for x in options["hubspot_rate_limit"].split("/"))
         except ValueError as exc:
             raise CommandError("--hubspot-rate-limit must look like 110/10") from exc
-        scenario = None if options["scenario"] == "none" else options["scenario"]
+        names = options["scenario"] or ["demo"]
+        scenario: Any = None if names == ["none"] else names[0] if len(names) == 1 else names
         server = SandboxServer(
             host=options["host"], port=options["port"], scenario=scenario,
+            state_file=options["state_file"],
             latency_ms=options["latency_ms"], rate_limits=options["rate_limits"] == "on",
             fault_rate=options["fault_rate"], timeout_rate=options["timeout_rate"],
             timeout_delay_s=options["timeout_delay_s"], drop_rate=options["drop_rate"],
@@ -109,6 +116,8 @@ class Command(BaseCommand):
             server.start()
         except ScenarioError as exc:
             raise CommandError(f"scenario: {exc}") from exc
+        except StateFileError as exc:
+            raise CommandError(str(exc)) from exc
         except (RuntimeError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         stop = threading.Event()
@@ -118,7 +127,14 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
-        self.stdout.write(f"sandbox serving on {server.url} (scenario: {options['scenario']}); "
+        from sandbox.state import sandbox_state
+
+        world = sandbox_state()
+        origin = (f"state file {server.state_file}" if server.restored
+                  else f"scenario: {', '.join(names)}")
+        if len(world.portals) > 1:
+            origin += "; portals " + ", ".join(f"{p} at {server.url}/p/{p}" for p in sorted(world.portals))
+        self.stdout.write(f"sandbox serving on {server.url} ({origin}); "
                           f"Zoom at {server.url}/zoom/v2, HubSpot at {server.url}/hubspot, "
                           f"control at {server.url}/_sandbox/")
         self.stdout.flush()

@@ -15,7 +15,7 @@ def number_existing_runs(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connector', '0006_sync_run_part'),
+        ('connector', '0008_merge_parallel_work'),
     ]
 
     operations = [
