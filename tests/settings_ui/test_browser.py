@@ -78,6 +78,8 @@ def check_pages(browser, page, urls: list[str]) -> None:
         small = narrow.new_page()
         for u in urls:
             small.goto(u)
+            if u.endswith("/portals/62515/") or "/runs/" in u:
+                shot(small, "11-dashboard-375px" if "/runs/" not in u else "12-run-375px")
             widths = small.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
             if widths[0] > widths[1]:
                 wide = small.evaluate(
@@ -282,6 +284,7 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     page.get_by_role("button", name="Check the document").click()
     preview = page.locator("#import-preview")
     preview.wait_for()
+    shot(page, "10b-import-preview")
     assert "Recording exclusions" in preview.inner_text() and "acme-legal.com" in preview.inner_text()
     assert sync_settings_export(portal=portal) == exported
     assert not axe_violations(page)
