@@ -439,6 +439,19 @@ _STATE_WORDS = {
 }
 
 
+TRIGGER_WORDS = {
+    "manual": "started by hand",
+    "beat": "scheduled",
+    "cli": "from the command line",
+    "workflow": "by a HubSpot workflow",
+    "webhook": "by a Zoom or HubSpot change",
+}
+
+
+def run_trigger_words(run: SyncRun) -> str:
+    return TRIGGER_WORDS.get(run.trigger, "started")
+
+
 def run_state(run: SyncRun) -> RunState:
     """A failed run that Celery will try again shows as retrying (also while it runs again)."""
     key = run.status

@@ -273,7 +273,10 @@ def audit_log(request: HttpRequest, portal: Portal) -> HttpResponse:
 
 
 def _run_row(run: Any) -> dict[str, Any]:
-    return {"run": run, "state": selectors.run_state(run), **selectors.run_summary(run)}
+    return {
+        "run": run, "state": selectors.run_state(run), "trigger": selectors.run_trigger_words(run),
+        **selectors.run_summary(run),
+    }
 
 
 @portal_view

@@ -426,3 +426,11 @@ def test_favicon_and_styled_production_404(client, settings):
     assert missing.status_code == 404
     body = missing.content.decode()
     assert "Page not found" in body and "app.css" in body and 'rel="icon"' in body
+
+
+def test_run_triggers_in_words(client_alice, member_portal):
+    SyncRun.objects.create(portal=member_portal, trigger="beat", status="succeeded")
+    SyncRun.objects.create(portal=member_portal, trigger="manual", status="succeeded")
+    body = client_alice.get(url("dashboard", member_portal)).content.decode()
+    assert "scheduled" in body and "started by hand" in body
+    assert ">beat<" not in body and ">manual<" not in body

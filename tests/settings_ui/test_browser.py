@@ -299,7 +299,14 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     assert page.evaluate("document.getElementById('id_document').value.length") == 10000001
 
     # --- Every page: axe-core and a 375 px wide screen -------------------------------------------
-    check_pages(browser, page, visited + [run_url])
+    # A second portal makes "/" the list of portals, one more page to check.
+    from django.contrib.auth import get_user_model
+
+    from connector.models import Portal, PortalMembership
+
+    admin = get_user_model().objects.get(username="admin")
+    PortalMembership.objects.create(user=admin, portal=Portal.objects.create(hub_id=777, name="Initech"))
+    check_pages(browser, page, visited + [run_url, f"{base}/"])
 
     # --- log out --------------------------------------------------------------------------------
     page.goto(f"{base}/portals/{portal.hub_id}/")
