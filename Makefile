@@ -46,10 +46,14 @@ dev-reset:
 	rm -rf $(DEV_DIR)
 
 # Production: web (gunicorn), worker and beat from Procfile, against PostgreSQL and Redis.
+# Prometheus counters of all the stack's processes, added up by /metrics (emptied at start).
+UP_METRICS_DIR ?= $(CURDIR)/.run/prometheus
+UP_ENV = DEBUG=0 PATH=$(CURDIR)/$(VENV)/bin:$$PATH PROMETHEUS_MULTIPROC_DIR=$(UP_METRICS_DIR)
 up: install
-	env DEBUG=0 PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m zoomsync.up_check --env-file $(UP_ENV_FILE)
-	env DEBUG=0 PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho -f Procfile -e $(UP_ENV_FILE) run python manage.py migrate --noinput
-	env DEBUG=0 PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho -f Procfile -e $(UP_ENV_FILE) start
+	env $(UP_ENV) $(PY) -m zoomsync.up_check --env-file $(UP_ENV_FILE)
+	rm -rf $(UP_METRICS_DIR) && mkdir -p $(UP_METRICS_DIR)
+	env $(UP_ENV) $(VENV)/bin/honcho -f Procfile -e $(UP_ENV_FILE) run python manage.py migrate --noinput
+	env $(UP_ENV) $(VENV)/bin/honcho -f Procfile -e $(UP_ENV_FILE) start
 
 # One production process at a time (DEBUG off; same commands as the Procfile).
 serve: install

@@ -76,10 +76,15 @@ def main() -> int:
     if progress["status"] != "succeeded" or progress.get("errors"):
         raise SystemExit(f"run {run_id} did not succeed: {progress}")
 
+    # The run happened in a worker process: the web's /metrics must still count it.
     metrics = session.get(f"{base}/metrics", timeout=10)
-    if metrics.status_code != 200 or "zoomsync_sync_duration_seconds" not in metrics.text:
-        raise SystemExit(f"/metrics: HTTP {metrics.status_code} without zoomsync_sync_duration_seconds")
-    print("metrics: ok")
+    wanted = {"zoomsync_sync_duration_seconds_count": 'status="succeeded"',
+              "zoomsync_api_calls_total": 'provider="zoom"'}
+    for name, labels in wanted.items():
+        match = re.search(rf"^{name}\{{{labels}\}} (\S+)$", metrics.text, flags=re.M)
+        if metrics.status_code != 200 or not match or float(match.group(1)) < 1:
+            raise SystemExit(f"/metrics (HTTP {metrics.status_code}) has no {name}{{{labels}}} >= 1")
+    print("metrics: the worker's sync and API calls are counted")
     return 0
 
 
