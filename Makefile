@@ -17,6 +17,7 @@ DEV_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH DEBUG=1 ZOOMSYNC_SANDBOX=1 \
 	DATABASE_URL=sqlite:///$(DEV_DIR)/dev.sqlite3 \
 	CELERY_BROKER_URL=filesystem:// CELERY_BROKER_FOLDER=$(DEV_DIR)/broker \
 	ZOOMSYNC_SYNC_FANOUT=0 ZOOMSYNC_PUBLIC_URL=http://127.0.0.1:$(DEV_PORT) \
+	PROMETHEUS_MULTIPROC_DIR=$(DEV_DIR)/prometheus \
 	DEV_PORT=$(DEV_PORT) SANDBOX_PORT=$(SANDBOX_PORT) LOG_FORMAT=$${LOG_FORMAT:-plain}
 # `make up` reads this env file (as docker compose reads .env); /dev/null: the shell only.
 UP_ENV_FILE ?= .env
@@ -39,7 +40,7 @@ demo: install
 # Sandbox + web app + worker against one persistent database (.dev/); Ctrl-C stops all,
 # `make dev` again goes on where it was. `make dev-reset` forgets everything.
 dev: install
-	mkdir -p $(DEV_DIR)
+	mkdir -p $(DEV_DIR) && rm -rf $(DEV_DIR)/prometheus && mkdir $(DEV_DIR)/prometheus
 	env $(DEV_ENV) $(VENV)/bin/honcho -f Procfile.dev -e /dev/null start
 
 dev-reset:
