@@ -89,3 +89,12 @@ def test_up_check_refuses_a_stack_that_cannot_work(tmp_path):
             "FIELD_ENCRYPTION_KEYS": "k"}
     assert up_problems(good) == []
     assert up_problems({**good, "DEBUG": "1"}) == ["DEBUG is on: production runs with DEBUG=0"]
+
+
+def test_manage_py_sandbox_mounts_the_sandbox_app_itself():
+    env = {k: v for k, v in os.environ.items() if k != "ZOOMSYNC_SANDBOX"}
+    env["DEBUG"] = "1"
+    done = subprocess.run([sys.executable, "manage.py", "sandbox", "generate", "--webinars", "1",
+                           "--registrants", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert '"portal_id":62515' in done.stdout
