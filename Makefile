@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n auto
 .PHONY: install test demo dev dev-reset up serve worker beat lint typecheck clean
 
 # The dev stack's own state (database, sandbox world, task folder, admin password).
-DEV_DIR := $(CURDIR)/.dev
+DEV_DIR ?= $(CURDIR)/.dev
 DEV_PORT ?= 8000
 SANDBOX_PORT ?= 8899
 DEV_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH DEBUG=1 ZOOMSYNC_SANDBOX=1 \
@@ -18,7 +18,7 @@ DEV_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH DEBUG=1 ZOOMSYNC_SANDBOX=1 \
 	CELERY_BROKER_URL=filesystem:// CELERY_BROKER_FOLDER=$(DEV_DIR)/broker \
 	ZOOMSYNC_SYNC_FANOUT=0 ZOOMSYNC_PUBLIC_URL=http://127.0.0.1:$(DEV_PORT) \
 	PROMETHEUS_MULTIPROC_DIR=$(DEV_DIR)/prometheus \
-	DEV_PORT=$(DEV_PORT) SANDBOX_PORT=$(SANDBOX_PORT) LOG_FORMAT=$${LOG_FORMAT:-plain}
+	DEV_DIR=$(DEV_DIR) DEV_PORT=$(DEV_PORT) SANDBOX_PORT=$(SANDBOX_PORT) LOG_FORMAT=$${LOG_FORMAT:-plain}
 # `make up` reads this env file (as docker compose reads .env); /dev/null: the shell only.
 UP_ENV_FILE ?= .env
 

@@ -98,3 +98,71 @@ def test_manage_py_sandbox_mounts_the_sandbox_app_itself():
                            "--registrants", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert '"portal_id":62515' in done.stdout
+
+
+def _dev_up(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    import time
+
+    start = log_path.stat().st_size if log_path.exists() else 0
+    log = log_path.open("ab")
+    proc = subprocess.Popen(["make", "dev"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while "sign in as admin" not in log_path.read_bytes()[start:].decode(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            _dev_down(proc)
+            raise AssertionError(log_path.read_text(errors="replace")[-3000:])
+        time.sleep(0.5)
+    return proc
+
+
+def _dev_down(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_make_dev_syncs_through_its_worker_and_goes_on_where_it_was_after_a_restart(tmp_path):
+    """The whole dev stack (sandbox, web, worker) as `make dev` starts it: sign in with the
+    printed login, Sync now creates the contacts; stopped and started again, the same login
+    works and the next Sync now creates none (the sandbox and the database kept their state)."""
+    from tests.sandbox.test_serve_command import free_port
+
+    dev_dir = tmp_path / "dev"
+    web_port, sandbox_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL",
+                        "PROMETHEUS_MULTIPROC_DIR", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env.update(DEV_DIR=str(dev_dir), DEV_PORT=str(web_port), SANDBOX_PORT=str(sandbox_port))
+    log_path = tmp_path / "dev.log"
+    smoke = [sys.executable, ".ci/smoke.py", "--url", f"http://127.0.0.1:{web_port}", "--username", "admin",
+             "--hub-id", "62515", "--timeout", "90"]
+
+    proc = _dev_up(env, log_path)
+    try:
+        password = (dev_dir / "admin-password").read_text().strip()
+        first = subprocess.run([*smoke, "--password", password], cwd=ROOT, capture_output=True, text=True, timeout=150)
+        assert first.returncode == 0, first.stdout + first.stderr + log_path.read_text()[-3000:]
+        assert "'contacts_created': 0" not in first.stdout
+    finally:
+        _dev_down(proc)
+    assert (dev_dir / "sandbox.state").exists() and (dev_dir / "dev.sqlite3").exists()
+
+    proc = _dev_up(env, log_path)
+    try:
+        again = subprocess.run([*smoke, "--password", password, "--expect-created", "0"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=150)
+        assert again.returncode == 0, again.stdout + again.stderr + log_path.read_text()[-3000:]
+        assert "Sync now: run 2" in again.stdout  # the first run is still there
+    finally:
+        _dev_down(proc)
+    assert "sync state started afresh" not in log_path.read_text()
