@@ -32,7 +32,11 @@ class PortalAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("hub_id", "name", "hub_domain")
     exclude = SECRET_FIELDS
-    readonly_fields = ("token_expires_at", "scopes", "installed_at", "uninstalled_at")
+    # api_base is where tokens and the client secret are sent: never editable here.
+    readonly_fields = (
+        "token_expires_at", "scopes", "installed_at", "uninstalled_at", "api_base",
+        "installed_by_hubspot_user_id", "installed_by_hubspot_email",
+    )
     inlines = (PortalMembershipInline, ZoomAccountInline)
 
 
@@ -45,13 +49,17 @@ class ZoomAccountAdmin(admin.ModelAdmin):
     list_filter = ("status", "auth_type", "is_primary_business_unit")
     search_fields = ("account_id", "portal__hub_id", "connected_user_email")
     exclude = SECRET_FIELDS
-    readonly_fields = ("token_expires_at", "scopes", "connected_at", "connected_user_id", "connected_user_email")
+    # api_base/oauth_base are where tokens and client secrets are sent: never editable here.
+    readonly_fields = (
+        "token_expires_at", "scopes", "connected_at", "connected_user_id", "connected_user_email",
+        "api_base", "oauth_base",
+    )
 
 
 @admin.register(models.OAuthState)
 class OAuthStateAdmin(admin.ModelAdmin):
     list_display = ("provider", "portal", "user", "business_unit_id", "created_at")
-    exclude = ("state",)
+    exclude = ("state", "session_hash")
 
 
 @admin.register(models.PortalSyncSettings)

@@ -10,3 +10,8 @@ class ConnectorConfig(AppConfig):
         from zoomsync.celery import log_mode
 
         log_mode()
+        # The one place the sync services learn how to reach a worker (they never import tasks).
+        from connector import tasks
+        from connector.services.sync_requests import sync_enqueue_set
+
+        sync_enqueue_set(tasks.sync_run_enqueue)

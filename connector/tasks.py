@@ -62,6 +62,9 @@ def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool 
             )
         return None
     run = SyncRun.objects.filter(pk=sync_run_id, portal=portal).first() if sync_run_id else None
+    if run is not None and run.status in (SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED):
+        return run.report or None  # delivered again after it finished: nothing to do
+    full = full or bool(run is not None and run.full)
     try:
         if _fanout_enabled():
             return _portal_sync_fanout(portal=portal, run=run, full=full)
@@ -73,6 +76,11 @@ def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool 
                 status=SyncRunStatus.FAILED, error=f"not started: {exc}", finished_at=timezone.now()
             )
         return None
+
+
+def sync_run_enqueue(run: SyncRun) -> None:
+    """How a requested run reaches a worker (wired into the services by connector.apps)."""
+    portal_sync_task.delay(run.portal_id, run.pk, run.full)
 
 
 @shared_task(
@@ -140,3 +148,17 @@ def portal_sync_finish_task(sync_run_id: int) -> dict[str, Any] | None:
 def portal_sync_failed_task(request: Any, exc: BaseException, traceback: Any, sync_run_id: int) -> None:
     """The chord's error callback: a webinar task failed for good, so the run failed."""
     sync_fanout.sync_fanout_failed(sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}")
+
+
+@shared_task(name="connector.tasks.privacy_prune_task", queue="default", ignore_result=True)
+def privacy_prune_task() -> dict[str, int]:
+    """Daily (B4): prune past the retention period, erase portals uninstalled past the grace period."""
+    from connector.services.erasure import portals_erase_due
+    from connector.services.retention import retention_prune
+
+    counts = retention_prune().counts
+    counts["portals erased"] = portals_erase_due()
+    return counts
+
+
+from connector.webhooks.tasks import webhook_event_process_task, webhook_inbox_drain_task  # noqa: E402, F401

@@ -40,6 +40,14 @@ class Knobs:
     zoom_token_lifetime_s: int = 3600
     # Zoom: add-registrant calls per registrant per webinar per UTC day.
     registrant_daily_limit: int = 3
+    # Live changes and webhooks (sandbox/webhooks.py, sandbox/live.py).
+    webhook_duplicate_rate: float = 0.0
+    webhook_shuffle: bool = False
+    webhook_delay_ms: int = 0
+    # A just-held session's participant report is empty for this long (Zoom's report lags).
+    report_delay_s: float = 0.0
+    # A failed delivery is tried again after each delay (Zoom: 5, 20, 60 minutes; short here).
+    webhook_retry_delays_s: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,8 +57,10 @@ class KnobError(ValueError):
     pass
 
 
-_FLOAT_KNOBS = ("fault_rate", "timeout_rate", "drop_rate", "timeout_delay_s")
-_INT_KNOBS = ("latency_ms", "token_lifetime_s", "zoom_token_lifetime_s", "registrant_daily_limit")
+_FLOAT_KNOBS = ("fault_rate", "timeout_rate", "drop_rate", "timeout_delay_s", "webhook_duplicate_rate",
+                "report_delay_s")
+_INT_KNOBS = ("latency_ms", "token_lifetime_s", "zoom_token_lifetime_s", "registrant_daily_limit",
+              "webhook_delay_ms")
 
 
 def knobs_validate(changes: dict[str, Any], *, base: Knobs) -> Knobs:
@@ -73,7 +83,13 @@ def knobs_validate(changes: dict[str, Any], *, base: Knobs) -> Knobs:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise KnobError(f"{key} must be a non-negative integer")
             value = int(value)
-        elif key == "rate_limits":
+        elif key == "webhook_retry_delays_s":
+            if not isinstance(value, list | tuple) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 3600 for v in value
+            ):
+                raise KnobError("webhook_retry_delays_s must be a list of seconds (0..3600)")
+            value = [float(v) for v in value]
+        elif key in ("rate_limits", "webhook_shuffle"):
             if isinstance(value, str):
                 value = value.lower() in ("1", "on", "true", "yes")
             value = bool(value)
@@ -141,6 +157,10 @@ class _KnobStore:
         with self.lock:
             return self.rng.choice(seq)
 
+    def shuffle(self, seq: list[Any]) -> None:
+        with self.lock:
+            self.rng.shuffle(seq)
+
 
 _store = _KnobStore()
 
@@ -170,3 +190,7 @@ def rng_random() -> float:
 
 def rng_choice(seq: list[Any]) -> Any:
     return _store.choice(seq)
+
+
+def rng_shuffle(seq: list[Any]) -> None:
+    _store.shuffle(seq)

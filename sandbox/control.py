@@ -14,8 +14,11 @@ from django.views.decorators.http import require_http_methods
 
 from sandbox import state as sandbox_state_module
 from sandbox.config import KnobError, knobs, knobs_update
+from sandbox.live import ActError
+from sandbox.live import act as live_act
 from sandbox.scenario import ScenarioError, scenario_read
 from sandbox.state import CallCounters, sandbox_state
+from sandbox.webhooks import SubscribeError, webhook_hub
 
 
 def _error(status: int, message: str, **extra: Any) -> JsonResponse:
@@ -92,6 +95,7 @@ def zoom(request: HttpRequest) -> JsonResponse:
 @require_http_methods(["POST"])
 def reset(request: HttpRequest) -> JsonResponse:
     sandbox_state_module.reset()
+    webhook_hub().reset()
     return JsonResponse({"reset": True})
 
 
@@ -185,3 +189,31 @@ def config(request: HttpRequest) -> JsonResponse:
         except KnobError as exc:
             return _error(400, str(exc))
     return JsonResponse(knobs().to_dict())
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def webhooks(request: HttpRequest) -> JsonResponse:
+    """POST: subscribe (Zoom is validated first); GET: every delivery so far."""
+    if request.method == "GET":
+        return JsonResponse(webhook_hub().log())
+    body = _object_body(request)
+    if isinstance(body, JsonResponse):
+        return body
+    try:
+        return JsonResponse({"subscriptions": webhook_hub().subscribe(body)})
+    except SubscribeError as exc:
+        return _error(400, str(exc))
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def act(request: HttpRequest) -> JsonResponse:
+    """One live change of the world, then its signed webhooks (sandbox/live.py)."""
+    body = _object_body(request)
+    if isinstance(body, JsonResponse):
+        return body
+    try:
+        return JsonResponse(live_act(body))
+    except ActError as exc:
+        return _error(exc.status, str(exc))

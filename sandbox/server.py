@@ -260,3 +260,13 @@ class SandboxServer:
 
     def config(self) -> dict[str, Any]:
         return self._control("GET", "config")
+
+    def act(self, action: str, **fields: Any) -> dict[str, Any]:
+        """One live change of the world, then its webhooks (sandbox/live.py)."""
+        return self._control("POST", "act", json={"action": action, **fields})
+
+    def webhooks_subscribe(self, **subscriptions: Any) -> dict[str, Any]:
+        return self._control("POST", "webhooks", json=subscriptions)
+
+    def webhooks(self) -> dict[str, Any]:
+        return self._control("GET", "webhooks")

@@ -28,6 +28,8 @@ urlpatterns = [
     path("_sandbox/calls", control.calls, name="sandbox-calls"),
     path("_sandbox/state", control.state, name="sandbox-state"),
     path("_sandbox/config", control.config, name="sandbox-config"),
+    path("_sandbox/webhooks", control.webhooks, name="sandbox-webhooks"),
+    path("_sandbox/act", control.act, name="sandbox-act"),
     path("zoom/", include("sandbox.zoom.urls")),
     path("hubspot/", include("sandbox.hubspot.urls")),
 ]

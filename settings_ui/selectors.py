@@ -139,8 +139,13 @@ class SkipGroup:
 SKIP_REASON_HELP: dict[str, tuple[str, str, str]] = {
     "no_email": (
         "Guest without an email address (R3)",
-        "Since March 2022 Zoom removes the email of participants who join as guests, so they cannot be matched to a contact.",
-        "Turn on registration for your webinars in Zoom: registrants always have an email.",
+        "Since March 2022 Zoom removes the email of participants who join as guests. These guests did not join through a registration either, so nothing tells who they are.",
+        "Turn on registration for your webinars in Zoom: registrants always have an email, and a guest who joins through their registration link is counted for that registrant.",
+    ),
+    "invalid_email": (
+        "Email address is not valid",
+        "Zoom gave an address that is not a valid email (for example with spaces or angle brackets), so no contact was created for it.",
+        "Correct the registrant's email in Zoom, or ask them to register again with a valid address.",
     ),
     "secondary_email": (
         "Registered with a secondary email (R13)",
@@ -234,6 +239,7 @@ def run_summary(run: SyncRun) -> dict[str, Any]:
         "contacts_created": people.get("contacts_created", 0),
         "contacts_updated": people.get("contacts_updated", 0),
         "people_skipped": sum(people.get("skipped", {}).values()),
+        "guests_found": people.get("guests_found", 0),  # B5
         "recordings_synced": recordings.get("synced", 0),
         "recordings_skipped": sum(recordings.get("skipped", {}).values()),
         "events": sum(v for v in events.values() if isinstance(v, int)),

@@ -7,7 +7,6 @@ changes nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -23,12 +22,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connector.models import Portal
+from connector.services.strict_json import StrictJSONError, loads_strict
 from workflows.serializers import (
     ActionRequestInputSerializer,
     ActionResponseOutputSerializer,
     ErrorOutputSerializer,
 )
-from workflows.services.registration import nul_strip, webinar_registration_add
+from workflows.services.registration import webinar_registration_add
 from workflows.signatures import request_signature_verify
 
 logger = logging.getLogger("zoomsync.workflows")
@@ -91,10 +91,14 @@ class AddToZoomWebinarApi(APIView):
             return Response({"detail": "Invalid or missing HubSpot signature"}, status=status.HTTP_401_UNAUTHORIZED)
 
         try:
-            # HubSpot never sends NUL; a body that does must not reach the database as is.
-            body = nul_strip(json.loads(raw))
-        except (ValueError, RecursionError):
-            return Response({"detail": "Body is not JSON"}, status=status.HTTP_400_BAD_REQUEST)
+            # Strict: NaN/Infinity and lone surrogates would fail the insert (a 5xx HubSpot
+            # retries for 3 days); NUL is removed.
+            body = loads_strict(raw)
+        except StrictJSONError as exc:
+            return Response(
+                {"detail": f"Body is not valid JSON: {exc}", "code": exc.code},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         serializer = ActionRequestInputSerializer(data=body)
         if not serializer.is_valid():
             return Response({"detail": "Invalid action request", "errors": serializer.errors}, status=400)

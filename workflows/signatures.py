@@ -6,9 +6,11 @@ v3 (`X-HubSpot-Signature-v3` + `X-HubSpot-Request-Timestamp`):
     `timestamp` the header string exactly as sent (epoch milliseconds). Requests older than
     5 minutes, or dated more than a small skew in the future, are refused (replay).
 v2 (`X-HubSpot-Signature`, `X-HubSpot-Signature-Version: v2` or absent):
-    hex(SHA256(client_secret + method + uri + body)). HubSpot documents v2 for custom
-    workflow actions, so it is accepted, but only when no v3 header is present: a request
-    that carries a v3 header must pass v3 (a stripped or stale v3 cannot fall back to v2).
+    hex(SHA256(client_secret + method + uri + body)). v2 has no timestamp, so a captured
+    request can be replayed forever, and a man in the middle who strips the v3 headers
+    would fall back to it. It is refused while settings.HUBSPOT_REQUIRE_SIGNATURE_V3 is on
+    (the default: HubSpot sends v3 for the app). With the setting off, v2 is accepted only
+    when no v3 header is present (a stale or bad v3 never falls back to v2).
 v1 signs the body only (no method, no URL) and is never accepted here.
 
 The URI is rebuilt from settings.ZOOMSYNC_PUBLIC_URL, not from the Host header, so the
@@ -138,6 +140,9 @@ def request_signature_verify(
         return SignatureCheck(True, "v3", "")
 
     v2 = headers.get(HEADER_V2)
+    if settings.HUBSPOT_REQUIRE_SIGNATURE_V3:
+        # A stripped v3 header must not fall back to the replayable v2.
+        return SignatureCheck(False, "v2" if v2 is not None else "", "v3 signature required")
     if v2 is not None:
         version = headers.get(HEADER_VERSION, "v2").strip().lower()
         if version != "v2":

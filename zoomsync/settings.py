@@ -64,6 +64,15 @@ FIELD_ENCRYPTION_KEYS = [k.strip() for k in _secret("FIELD_ENCRYPTION_KEYS").spl
 
 ZOOMSYNC_PUBLIC_URL = env.str("ZOOMSYNC_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 ZOOMSYNC_SANDBOX = env.bool("ZOOMSYNC_SANDBOX", default=False)
+if ZOOMSYNC_SANDBOX and not DEBUG:
+    # The sandbox answers anyone (its control API resets the world) and lets connections
+    # point at other API hosts: a development tool only.
+    raise ImproperlyConfigured(
+        "ZOOMSYNC_SANDBOX=1 is for development only and needs DEBUG=1; "
+        "unset ZOOMSYNC_SANDBOX in production."
+    )
+# Hosts a connection's api_base/oauth_base may name (the sandbox on loopback).
+ZOOMSYNC_SANDBOX_HOSTS = env.list("ZOOMSYNC_SANDBOX_HOSTS", default=["127.0.0.1", "localhost", "::1"])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 _public_host = ZOOMSYNC_PUBLIC_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
@@ -195,6 +204,8 @@ else:
 HUBSPOT_CLIENT_ID = env.str("HUBSPOT_CLIENT_ID", default="")
 HUBSPOT_CLIENT_SECRET = env.str("HUBSPOT_CLIENT_SECRET", default="")
 HUBSPOT_APP_ID = env.str("HUBSPOT_APP_ID", default="")
+# Workflow requests must carry the v3 signature (timestamped); v2 is refused (replayable).
+HUBSPOT_REQUIRE_SIGNATURE_V3 = env.bool("HUBSPOT_REQUIRE_SIGNATURE_V3", default=True)
 HUBSPOT_DEVELOPER_API_KEY = env.str("HUBSPOT_DEVELOPER_API_KEY", default="")
 ZOOM_CLIENT_ID = env.str("ZOOM_CLIENT_ID", default="")
 ZOOM_CLIENT_SECRET = env.str("ZOOM_CLIENT_SECRET", default="")
@@ -218,6 +229,13 @@ HUBSPOT_OPTIONAL_SCOPES = [
     "crm.objects.marketing_events.read",
     "crm.objects.marketing_events.write",
 ]
+# --- Privacy (docs/privacy.md) ----------------------------------------------------
+# Sent outbox payloads, old runs' skip records and workflow request bodies are pruned
+# after this many days (B4).
+ZOOMSYNC_RETENTION_DAYS = env.int("ZOOMSYNC_RETENTION_DAYS", default=90)
+# An uninstalled portal's data is erased this many days after the uninstall (B4).
+ZOOMSYNC_UNINSTALL_GRACE_DAYS = env.int("ZOOMSYNC_UNINSTALL_GRACE_DAYS", default=30)
+
 # Refresh this long before expiry (HubSpot tokens live 30 min, Zoom 1 h).
 TOKEN_REFRESH_MARGIN_SECONDS = env.int("TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 

@@ -7,7 +7,7 @@ draws on its label's per-account budget (`ratelimit.py`): LIGHT, MEDIUM or HEAVY
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -151,10 +151,19 @@ class ZoomClient(BaseClient):
         first_name: str,
         last_name: str,
         occurrence_ids: list[str] | None = None,
+        answers: Mapping[str, str] | None = None,
+        custom_questions: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
-        """Register one person. R11: exactly three fields are sent, first name, last name
-        and email; a webinar that requires more must be refused before calling this."""
-        body = {"email": email, "first_name": first_name, "last_name": last_name}
+        """Register one person with first name, last name and email (R11), and the answers
+        to the webinar's registration questions mapped from the contact (B6): standard
+        fields by Zoom's name, custom questions as [{title, value}]. A webinar whose required
+        questions are not all answered must be refused before calling this."""
+        body: dict[str, Any] = {"email": email, "first_name": first_name, "last_name": last_name}
+        for name, value in (answers or {}).items():
+            if name not in body:
+                body[name] = value
+        if custom_questions:
+            body["custom_questions"] = [{"title": q["title"], "value": q["value"]} for q in custom_questions]
         params = {"occurrence_ids": ",".join(occurrence_ids) if occurrence_ids else None}
         return self.request_json(
             "POST",

@@ -1,8 +1,10 @@
 """connector models, split by topic: tenancy (portals, accounts, settings), sync (pull, compute, push)."""
 
+from connector.models.inbox import WebhookEvent, WebhookProvider, WebhookStatus
 from connector.models.sync import (
     ContactLink,
     ContactState,
+    DirtyPerson,
     OutboxItem,
     OutboxKind,
     OutboxStatus,
@@ -22,10 +24,12 @@ from connector.models.sync import (
 )
 from connector.models.tenancy import (
     ConnectionStatus,
+    ErasedPerson,
     OAuthState,
     Portal,
     PortalMembership,
     PortalSyncSettings,
+    RegistrationFieldMapping,
     SyncMode,
     WebinarSetting,
     ZoomAccount,
@@ -37,6 +41,7 @@ from connector.models.tenancy import (
 __all__ = [
     "ContactLink",
     "ContactState",
+    "DirtyPerson",
     "OutboxItem",
     "OutboxKind",
     "OutboxStatus",
@@ -44,6 +49,7 @@ __all__ = [
     "PersonStats",
     "Recording",
     "Registrant",
+    "RegistrationFieldMapping",
     "Session",
     "SkipReason",
     "SkipRecord",
@@ -54,6 +60,7 @@ __all__ = [
     "Webinar",
     "ZoomUser",
     "ConnectionStatus",
+    "ErasedPerson",
     "OAuthState",
     "Portal",
     "PortalMembership",
@@ -64,4 +71,7 @@ __all__ = [
     "ZoomAuthType",
     "ZoomUserSetting",
     "default_event_sinks",
+    "WebhookEvent",
+    "WebhookProvider",
+    "WebhookStatus",
 ]

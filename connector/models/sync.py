@@ -23,6 +23,7 @@ class SkipReason(models.TextChoices):
     WEBINAR_SYNC_OFF = "webinar_sync_off", "Sync is off for this webinar (R8, R10)"
     # people
     NO_EMAIL = "no_email", "Guest without an email address (R3)"
+    INVALID_EMAIL = "invalid_email", "Email address is not valid: no contact created"
     INTERNAL_DOMAIN = "internal_domain", "Company's own domain: not created as a contact (R7)"
     ACCOUNT_USER = "account_user", "User of the HubSpot account (R12)"
     SECONDARY_EMAIL = "secondary_email", "Registered with a contact's secondary email (R13)"
@@ -90,6 +91,9 @@ class Registrant(models.Model):
     create_time = models.DateTimeField(null=True, blank=True)
     join_url = models.CharField(max_length=1000, blank=True)
     occurrence_ids = models.JSONField(default=list, blank=True)
+    # B6: the registration answers as Zoom lists them, keyed like the settings' mapping:
+    # standard field names (`job_title`) and `custom:` + the question's title. {} when none.
+    answers = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()), blank=True)
     # When a pull last listed this registrant: one no longer listed under any status after a
     # complete pull was cancelled (Zoom does not list cancelled registrants).
     last_seen_at = models.DateTimeField(null=True, blank=True)
@@ -231,9 +235,24 @@ class SyncRun(models.Model):
     progress = models.JSONField(default=dict, blank=True)  # {"phase": ..., "done": n, "total": m}
     report = models.JSONField(default=dict, blank=True)  # INTERFACES.md §6
     error = models.TextField(blank=True)
+    # The pipeline's persisted state (services/pipeline.py): the stage reached, who works on
+    # it (and when they last said so), what was asked for.
+    phase = models.CharField(max_length=20, blank=True)  # "" | pull | webinars | finish | done
+    owner = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    full = models.BooleanField(default=False)
+    # Zoom webinar ids of a targeted sync (a webhook, a workflow registration); null = all.
+    webinar_ids = models.JSONField(null=True, blank=True)
+    # Asked for again while it ran: one more run follows it, with these parameters.
+    requested_again = models.BooleanField(default=False)
+    again_full = models.BooleanField(default=False)
+    again_webinar_ids = models.JSONField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["portal", "-created_at"])]
+        indexes = [
+            models.Index(fields=["portal", "-created_at"]),
+            models.Index(fields=["portal", "status"]),
+        ]
 
 
 class SkipRecord(models.Model):
@@ -277,3 +296,16 @@ class SyncRunPart(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["sync_run", "webinar"], name="sync_run_part_unique"),
         ]
+
+
+class DirtyPerson(models.Model):
+    """A person whose rows changed since their values were last pushed (B2): compute and push
+    look at these people only (a full reconciliation looks at everyone). Set in the same
+    transaction as the change; cleared once the push wrote them."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="dirty_people")
+    email = models.CharField(max_length=254)
+    marked_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["portal", "email"], name="uniq_dirty_person")]

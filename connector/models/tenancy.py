@@ -7,10 +7,27 @@ ZoomUserSetting the per-user part (R8, R9), WebinarSetting the per-webinar switc
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 
 from connector.fields import EncryptedTextField
+
+
+def connection_base_honoured(url: str) -> bool:
+    """A connection's own api_base/oauth_base is used only while the sandbox is mounted
+    (never in production: ZOOMSYNC_SANDBOX refuses to start with DEBUG off) and only when it
+    points at loopback (ZOOMSYNC_SANDBOX_HOSTS). Anywhere else, the token refresh would post
+    the refresh token and the app's client secret to whoever the field names."""
+    if not url or not settings.ZOOMSYNC_SANDBOX:
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and host in settings.ZOOMSYNC_SANDBOX_HOSTS
 
 
 class ConnectionStatus(models.TextChoices):
@@ -31,12 +48,16 @@ class Portal(models.Model):
     refresh_token = EncryptedTextField(blank=True)
     token_expires_at = models.DateTimeField(null=True, blank=True)
     scopes = models.JSONField(default=list, blank=True)
-    # Blank: settings.HUBSPOT_API_BASE. Set by connect_sandbox to point at a sandbox.
+    # Blank: settings.HUBSPOT_API_BASE. Set by connect_sandbox to point at a sandbox; used
+    # only while the sandbox is mounted and on loopback (connection_base_honoured).
     api_base = models.URLField(blank=True)
     # The sandbox world this portal was connected to (connect_sandbox); blank otherwise.
     sandbox_world_id = models.CharField(max_length=64, blank=True)
     installed_at = models.DateTimeField(auto_now_add=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
+    # The HubSpot user who installed the app (the access token's info: user_id, user).
+    installed_by_hubspot_user_id = models.CharField(max_length=50, blank=True)
+    installed_by_hubspot_email = models.CharField(max_length=254, blank=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="PortalMembership", related_name="portals")
 
     def __str__(self) -> str:
@@ -48,7 +69,8 @@ class Portal(models.Model):
 
     @property
     def hubspot_api_base(self) -> str:
-        return (self.api_base or settings.HUBSPOT_API_BASE).rstrip("/")
+        base = self.api_base if connection_base_honoured(self.api_base) else settings.HUBSPOT_API_BASE
+        return base.rstrip("/")
 
 
 class PortalMembership(models.Model):
@@ -87,7 +109,8 @@ class ZoomAccount(models.Model):
     connected_user_email = models.EmailField(blank=True)
     status = models.CharField(max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.CONNECTED)
     status_detail = models.TextField(blank=True)
-    # Blank: settings.ZOOM_API_BASE / ZOOM_OAUTH_BASE. Set by connect_sandbox.
+    # Blank: settings.ZOOM_API_BASE / ZOOM_OAUTH_BASE. Set by connect_sandbox; used only
+    # while the sandbox is mounted and on loopback (connection_base_honoured).
     api_base = models.URLField(blank=True)
     oauth_base = models.URLField(blank=True)
     connected_at = models.DateTimeField(auto_now_add=True)
@@ -100,11 +123,13 @@ class ZoomAccount(models.Model):
 
     @property
     def zoom_api_base(self) -> str:
-        return (self.api_base or settings.ZOOM_API_BASE).rstrip("/")
+        base = self.api_base if connection_base_honoured(self.api_base) else settings.ZOOM_API_BASE
+        return base.rstrip("/")
 
     @property
     def zoom_oauth_base(self) -> str:
-        return (self.oauth_base or settings.ZOOM_OAUTH_BASE).rstrip("/")
+        base = self.oauth_base if connection_base_honoured(self.oauth_base) else settings.ZOOM_OAUTH_BASE
+        return base.rstrip("/")
 
 
 class OAuthState(models.Model):
@@ -119,7 +144,25 @@ class OAuthState(models.Model):
     portal = models.ForeignKey(Portal, null=True, blank=True, on_delete=models.CASCADE)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE)
     business_unit_id = models.CharField(max_length=50, blank=True)
+    # The browser session that started the flow (a SHA-256 of its key): a callback from
+    # any other session, even of the same user, is refused.
+    session_hash = models.CharField(max_length=64, blank=True)
+    # HubSpot install: set when the callback exchanged the code. The state then waits for the
+    # user's confirmation (a POST) before membership of `portal` is granted.
+    exchanged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ErasedPerson(models.Model):
+    """A person erased on request: only a keyed hash of the email stays (never the email),
+    so the sync can recognise the person and never create them again (R14)."""
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="erased_people")
+    email_hash = models.CharField(max_length=64)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["portal", "email_hash"], name="uniq_erased_person")]
 
 
 class SyncMode(models.TextChoices):
@@ -142,10 +185,33 @@ class PortalSyncSettings(models.Model):
     excluded_recording_domains = models.JSONField(default=list, blank=True)  # R6
     excluded_contact_domains = models.JSONField(default=list, blank=True)  # R7
     event_sinks = models.JSONField(default=default_event_sinks, blank=True)
+    # B6: write registrants' answers to the mapped contact properties (where empty).
+    registration_answers_to_contacts = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"Sync settings of {self.portal}"
+
+
+class RegistrationFieldMapping(models.Model):
+    """B6: one Zoom registration question mapped to a HubSpot contact property.
+
+    `question_key` is a standard question's Zoom field name (`job_title`) or `custom:` + a
+    custom question's title as the admin wrote it; custom titles match Zoom's trimmed and
+    case-insensitively (INTERFACES.md §4 "Registration questions").
+    """
+
+    portal = models.ForeignKey(Portal, on_delete=models.CASCADE, related_name="registration_field_mappings")
+    question_key = models.CharField(max_length=310)
+    hubspot_property = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["portal", "question_key"], name="uniq_registration_field_mapping")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.question_key} → {self.hubspot_property}"
 
 
 class ZoomUserSetting(models.Model):

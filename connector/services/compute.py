@@ -22,13 +22,17 @@ from django.utils import timezone
 from connector.models import (
     ContactLink,
     ContactState,
-    ParticipantRow,
     PersonStats,
     Portal,
     Registrant,
     Session,
     SkipReason,
     Webinar,
+)
+from connector.services.guests import (
+    guests_found_count,
+    guests_unidentified_rows,
+    participant_rows_with_person_email,
 )
 from connector.services.sync_settings import email_normalize
 from connector.services.upsert import dt_db, rows_upsert
@@ -147,18 +151,18 @@ def _attendance_groups(
 ) -> Iterator[tuple[Session, str, Attendance, str]]:
     """Stream (session, email, Attendance, display name) for every person with attended
     seconds > 0, grouped by session then email, or by email then session (one person's
-    sessions together). Guests without an email (R3) are left out. Rows are read in order
+    sessions together). Guests without an email (R3) are left out unless their registrant id
+    names a registrant (B5). Rows are read in order
     with a server-side cursor, one person-session at a time: memory does not grow with people.
     """
     by_pk = {s.pk: s for s in sessions.select_related("webinar")}
     if not by_pk:
         return
-    order = ("email", "session_id", "join_time") if email_first else ("session_id", "email", "join_time")
+    order = ("person_email", "session_id", "join_time") if email_first else ("session_id", "person_email", "join_time")
     rows = (
-        ParticipantRow.objects.filter(session__in=sessions)
-        .exclude(email="")
+        participant_rows_with_person_email(sessions=sessions)  # B5: guests found by registrant id
         .order_by(*order)
-        .values_list("session_id", "email", "join_time", "leave_time", "name")
+        .values_list("session_id", "person_email", "join_time", "leave_time", "name")
     )
     current: tuple[int, str] | None = None
     intervals: list[Interval] = []
@@ -409,8 +413,10 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
     PersonStats.objects.filter(portal=portal, computed_at__lt=started).delete()
 
     # R3: guests without an email are counted and reported, never synced.
+    # B5: a guest whose registrant id names a registrant counted above as that person.
+    report.guests_found = guests_found_count(sessions=synced_sessions)
     guests = (
-        ParticipantRow.objects.filter(session__in=synced_sessions, email="")
+        guests_unidentified_rows(sessions=synced_sessions)
         .order_by("session__uuid", "name")
         .values_list("session__uuid", "name")
         .distinct()

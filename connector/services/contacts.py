@@ -40,6 +40,7 @@ from connector.services.hubspot_schema import (
     PROP_REGISTRATIONS,
 )
 from connector.services.outbox import outbox_mark_failed, outbox_mark_retry, outbox_mark_sent
+from connector.services.sanitize import zoom_url_clean
 from connector.services.sync_settings import email_normalize
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def desired_properties(stats: PersonStats) -> dict[str, str]:
     average = stats.average_attendance_percent
     return {
         PROP_AVERAGE: f"{average:.1f}" if average is not None else "",
-        PROP_LAST_REGISTERED: stats.last_registered_url or "",
+        PROP_LAST_REGISTERED: zoom_url_clean(stats.last_registered_url),  # https on Zoom only
         PROP_REGISTRATIONS: str(stats.registration_count),
         PROP_ATTENDED: str(stats.attended_count),
     }

@@ -41,6 +41,7 @@ from connector.models import (
 )
 from connector.services.compute import COUNTED_REGISTRATION_STATUSES, Attendance, session_attendance
 from connector.services.contacts import PushContext, error_subjects
+from connector.services.guests import participant_rows_of_people
 from connector.services.hubspot_schema import (
     APP_EVENT_TYPES,
     TEMPLATE_ATTENDANCE,
@@ -48,6 +49,7 @@ from connector.services.hubspot_schema import (
 )
 from connector.services.outbox import outbox_mark_failed, outbox_mark_retry, outbox_mark_sent
 from connector.services.report import SyncReport
+from connector.services.sanitize import zoom_url_clean
 
 # uuid5 namespace of zoomsync event ids (fixed forever: changing it would duplicate events).
 EVENT_NAMESPACE = uuid.UUID("6f1c1d2e-5a57-4b8e-9a43-0c7f6d1e2b90")
@@ -182,9 +184,11 @@ def person_events_build(
         ]
 
     rows = (
-        ParticipantRow.objects.filter(session__webinar__in=webinars, email__in=emails)
-        .order_by("session_id", "email", "join_time")
-        .values_list("session_id", "email", "join_time", "leave_time")
+        participant_rows_of_people(  # B5: guests found by registrant id count as the registrant
+            rows=ParticipantRow.objects.filter(session__webinar__in=webinars), emails=list(emails)
+        )
+        .order_by("session_id", "person_email", "join_time")
+        .values_list("session_id", "person_email", "join_time", "leave_time")
     )
     grouped: dict[tuple[int, str], list[tuple[dt.datetime | None, dt.datetime | None]]] = defaultdict(list)
     for session_id, email, join, leave in rows:
@@ -285,7 +289,7 @@ def _marketing_event_item(portal: Portal, run: SyncRun | None, session: Session)
         "eventName": webinar.topic or f"Zoom webinar {webinar.webinar_id}",
         "eventOrganizer": webinar.host_email or "Zoom",
         "eventType": "WEBINAR",
-        "eventUrl": webinar.join_url,
+        "eventUrl": zoom_url_clean(webinar.join_url),  # https on Zoom only
         "eventDescription": f"Zoom webinar {webinar.webinar_id}",
         "customProperties": [],
     }

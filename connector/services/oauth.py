@@ -7,6 +7,8 @@ forged or replayed callback creates nothing.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import secrets
 from datetime import timedelta
@@ -60,10 +62,16 @@ def _real_user(user: AbstractBaseUser | AnonymousUser | None) -> User | None:
 # --- state ---------------------------------------------------------------------------
 
 
+def session_hash_of(session_key: str | None) -> str:
+    """What a state stores of the browser session that started the flow (never the key)."""
+    return hashlib.sha256(session_key.encode()).hexdigest() if session_key else ""
+
+
 def oauth_state_create(
     *,
     provider: str,
     user: AbstractBaseUser | AnonymousUser | None = None,
+    session_key: str | None = None,
     portal: Portal | None = None,
     business_unit_id: str = "",
 ) -> OAuthState:
@@ -73,25 +81,60 @@ def oauth_state_create(
         state=secrets.token_urlsafe(32),
         provider=provider,
         user=_real_user(user),
+        session_hash=session_hash_of(session_key),
         portal=portal,
         business_unit_id=business_unit_id,
     )
 
 
-def oauth_state_consume(*, state: str, provider: str) -> OAuthState:
-    """Return and delete the matching unexpired state, or raise OAuthStateInvalid."""
+def _state_is_bound_to(
+    row: OAuthState, *, user: AbstractBaseUser | AnonymousUser | None, session_key: str | None
+) -> bool:
+    """The state was issued to this very user, in this very browser session."""
+    member = _real_user(user)
+    if member is None or row.user_id is None or row.user_id != member.pk:
+        return False
+    expected = session_hash_of(session_key)
+    return bool(expected) and hmac.compare_digest(row.session_hash, expected)
+
+
+def oauth_state_consume(
+    *,
+    state: str,
+    provider: str,
+    user: AbstractBaseUser | AnonymousUser | None,
+    session_key: str | None,
+) -> OAuthState:
+    """Check the callback's state and spend it, or raise OAuthStateInvalid.
+
+    The state must be unexpired, for this provider, issued to this user in this session,
+    and not used before. Everything is checked before the state is spent: a callback
+    opened by someone else (a forged link) leaves the owner's state usable. A Zoom state is
+    deleted; a HubSpot state is marked exchanged and waits for the install confirmation.
+    """
     if not state:
         raise OAuthStateInvalid("missing state")
     with transaction.atomic():
         row = (
             OAuthState.objects.select_for_update()
-            .filter(state=state, provider=provider, created_at__gte=timezone.now() - STATE_TTL)
+            .filter(
+                state=state,
+                provider=provider,
+                created_at__gte=timezone.now() - STATE_TTL,
+                exchanged_at__isnull=True,
+            )
             .first()
         )
         if row is None:
-            raise OAuthStateInvalid("unknown or expired state")
-        # Delete so a replayed callback fails; keep the loaded object for the caller.
-        OAuthState.objects.filter(pk=row.pk).delete()
+            raise OAuthStateInvalid("unknown, expired or used state")
+        if not _state_is_bound_to(row, user=user, session_key=session_key):
+            raise OAuthStateInvalid("state issued to another user or session")
+        if provider == OAuthState.Provider.HUBSPOT:
+            row.exchanged_at = timezone.now()
+            row.save(update_fields=["exchanged_at"])
+        else:
+            # Delete so a replayed callback fails; keep the loaded object for the caller.
+            OAuthState.objects.filter(pk=row.pk).delete()
     return row
 
 
@@ -114,10 +157,11 @@ def _expiry(body: dict[str, Any], default: int) -> Any:
     return timezone.now() + timedelta(seconds=int(body.get("expires_in") or default))
 
 
-def hubspot_install_complete(
-    *, code: str, user: AbstractBaseUser | AnonymousUser | None = None, api_base: str = ""
-) -> Portal:
-    """Exchange the install code, read the token's hub, create or re-activate the Portal."""
+def hubspot_install_complete(*, code: str, api_base: str = "") -> Portal:
+    """Exchange the install code, read the token's hub, create or re-activate the Portal.
+
+    Nobody becomes a member here: membership is granted by hubspot_install_confirm, after
+    the user who started the install confirms it."""
     base = (api_base or settings.HUBSPOT_API_BASE).rstrip("/")
     try:
         body = oauth_http.hubspot_token_post(
@@ -152,20 +196,96 @@ def hubspot_install_complete(
         portal.status = ConnectionStatus.CONNECTED
         portal.status_detail = ""
         portal.uninstalled_at = None
+        # The HubSpot user who installed (token info `user_id`, `user`), for the record.
+        portal.installed_by_hubspot_user_id = str(info.get("user_id") or "")[:50]
+        portal.installed_by_hubspot_email = str(info.get("user") or "")[:254]
         if api_base:
             portal.api_base = api_base
         portal.save()
-        member = _real_user(user)
-        if member is not None:
-            PortalMembership.objects.get_or_create(user=member, portal=portal)
     logger.info("hubspot portal installed", extra={"hub_id": portal.hub_id, "new_portal": created})
     return portal
 
 
-def portal_uninstall(*, portal: Portal) -> Portal:
-    """Mark the portal uninstalled and forget its tokens (HubSpot revoked them)."""
+def oauth_state_exchanged_attach(*, state: OAuthState, portal: Portal) -> None:
+    """After a successful code exchange: the state now names the portal to confirm."""
+    OAuthState.objects.filter(pk=state.pk).update(portal=portal)
+
+
+def hubspot_install_confirm(
+    *, state: str, user: AbstractBaseUser | AnonymousUser | None, session_key: str | None
+) -> Portal:
+    """Grant membership of the installed portal to the user who started the install and
+    now confirms it (a POST from the confirmation page), then spend the state."""
+    if not state:
+        raise OAuthStateInvalid("missing state")
+    with transaction.atomic():
+        row = (
+            OAuthState.objects.select_for_update()
+            .select_related("portal")
+            .filter(
+                state=state,
+                provider=OAuthState.Provider.HUBSPOT,
+                created_at__gte=timezone.now() - STATE_TTL,
+                exchanged_at__isnull=False,
+                portal__isnull=False,
+            )
+            .first()
+        )
+        if row is None or row.portal is None:
+            raise OAuthStateInvalid("unknown, expired or unconfirmed install")
+        if not _state_is_bound_to(row, user=user, session_key=session_key):
+            raise OAuthStateInvalid("install started by another user or session")
+        member = cast("User", user)
+        PortalMembership.objects.get_or_create(user=member, portal=row.portal)
+        OAuthState.objects.filter(pk=row.pk).delete()
+    logger.info("hubspot install confirmed", extra={"hub_id": row.portal.hub_id})
+    return row.portal
+
+
+def hubspot_install_pending(
+    *, state: str, user: AbstractBaseUser | AnonymousUser | None, session_key: str | None
+) -> Portal | None:
+    """The portal an exchanged, unconfirmed install of this user and session names."""
+    row = (
+        OAuthState.objects.select_related("portal")
+        .filter(
+            state=state,
+            provider=OAuthState.Provider.HUBSPOT,
+            created_at__gte=timezone.now() - STATE_TTL,
+            exchanged_at__isnull=False,
+        )
+        .first()
+    )
+    if row is None or not _state_is_bound_to(row, user=user, session_key=session_key):
+        return None
+    return row.portal
+
+
+def portal_uninstall(
+    *, portal: Portal, detail: str = "The app was uninstalled from HubSpot."
+) -> Portal:
+    """The app is uninstalled: forget the portal's tokens, end every membership and every
+    Zoom connection of the portal (their tokens too). Its data is erased after the grace
+    period (connector.services.erasure.portals_erase_due)."""
+    with transaction.atomic():
+        PortalMembership.objects.filter(portal=portal).delete()
+        OAuthState.objects.filter(portal=portal).delete()
+        ZoomAccount.objects.filter(portal=portal).update(
+            status=ConnectionStatus.UNINSTALLED,
+            status_detail="The HubSpot app was uninstalled.",
+            access_token="",
+            refresh_token="",
+            client_secret="",
+            token_expires_at=None,
+        )
+        _portal_mark_uninstalled(portal=portal, detail=detail)
+    logger.info("hubspot portal uninstalled", extra={"hub_id": portal.hub_id})
+    return portal
+
+
+def _portal_mark_uninstalled(*, portal: Portal, detail: str) -> None:
     portal.status = ConnectionStatus.UNINSTALLED
-    portal.status_detail = "The app was uninstalled from HubSpot."
+    portal.status_detail = detail
     portal.uninstalled_at = timezone.now()
     portal.access_token = ""
     portal.refresh_token = ""
@@ -176,7 +296,6 @@ def portal_uninstall(*, portal: Portal) -> Portal:
             "token_expires_at",
         ]
     )
-    return portal
 
 
 # --- Zoom ----------------------------------------------------------------------------

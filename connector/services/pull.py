@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import itertools
+import json
 import logging
 import queue
 import threading
@@ -38,6 +39,7 @@ from connector.models import (
     ZoomUser,
 )
 from connector.services.recordings import recordings_pull
+from connector.services.registration_questions import registrant_answers_from_zoom
 from connector.services.sync_settings import email_normalize
 from connector.services.upsert import dt_db, rows_upsert
 
@@ -71,6 +73,7 @@ REGISTRANT_COLUMNS = (
     "join_url",
     "occurrence_ids",
     "last_seen_at",
+    "answers",  # B6: the registration answers, for the mapped contact properties
 )
 PARTICIPANT_COLUMNS = ("session_id", "row_key", "email", "name", "registrant_id", "join_time", "leave_time")
 # The Events API lists one status at a time (default "upcoming"): a webinar of a past, draft
@@ -403,13 +406,14 @@ class AccountPull:
                 (item.get("join_url") or "")[:1000],
                 "[]",
                 now,
+                json.dumps(registrant_answers_from_zoom(item)),  # B6
             )
         rows_upsert(
             model=Registrant,
             columns=REGISTRANT_COLUMNS,
             rows=list(rows.values()),
             conflict=("webinar_id", "registrant_id"),
-            update=REGISTRANT_COLUMNS[2:8] + ("last_seen_at",),
+            update=REGISTRANT_COLUMNS[2:8] + ("last_seen_at", "answers"),
         )
         self.report.pulled["registrants"] += len(page)
 

@@ -51,6 +51,7 @@ from connector.services.contacts import (
     desired_properties,
     links_save,
 )
+from connector.services.erasure import erased_among
 from connector.services.events import (
     app_events_send,
     event_outbox_items,
@@ -62,6 +63,7 @@ from connector.services.events import (
 from connector.services.hubspot_schema import HubSpotSchema, hubspot_schema_ensure
 from connector.services.outbox import BATCH_SIZE, outbox_batches, outbox_enqueue, outbox_supersede
 from connector.services.recordings import recording_outbox_items
+from connector.services.sanitize import email_is_valid
 
 if TYPE_CHECKING:
     from connector.selectors import SyncRules
@@ -159,6 +161,8 @@ class _PortalPush:
                 # R12: never created, never updated, no events.
                 report.skip(kind="person", reason=SkipReason.ACCOUNT_USER, subject=email)
                 changes[email] = (ContactState.ACCOUNT_USER, links[email].contact_id if email in links else "")
+            elif not email_is_valid(email):  # not an email address: reported, never created
+                report.skip(kind="person", reason=SkipReason.INVALID_EMAIL, subject=email)
             else:
                 to_read.append(email)
         lookup = contacts_lookup(client=self.ctx.client, emails=to_read)
@@ -214,6 +218,7 @@ class _PortalPush:
                     portal=self.portal, kind=OutboxKind.CONTACT_CREATE, dedupe_key__in=emails, status=OutboxStatus.SENT
                 ).values_list("dedupe_key", flat=True)
             )
+            created_before |= erased_among(portal=self.portal, emails=emails)  # R14: erased on request
             changes: dict[str, tuple[str, str]] = {}
             creates: list[OutboxItem] = []
             for stats in batch:

@@ -53,6 +53,8 @@ from connector.models import (
     ZoomAccount,
 )
 from connector.services.compute import COUNTED_REGISTRATION_STATUSES, session_attendance
+from connector.services.guests import participant_rows_of_people
+from connector.services.sanitize import zoom_url_clean
 
 if TYPE_CHECKING:
     from connector.clients.zoom import ZoomClient
@@ -218,9 +220,11 @@ def recording_events_build(
         regs[reg["webinar_id"]].append(dict(reg))
     rows: dict[tuple[int, str], list[tuple[dt.datetime | None, dt.datetime | None]]] = defaultdict(list)
     for session_id, email, join, leave in (
-        ParticipantRow.objects.filter(session_id__in=[r.session_id for r in recordings], email__in=emails)
-        .order_by("session_id", "email", "join_time")
-        .values_list("session_id", "email", "join_time", "leave_time")
+        participant_rows_of_people(  # B5: guests found by registrant id count as the registrant
+            rows=ParticipantRow.objects.filter(session_id__in=[r.session_id for r in recordings]), emails=emails
+        )
+        .order_by("session_id", "person_email", "join_time")
+        .values_list("session_id", "person_email", "join_time", "leave_time")
     ):
         rows[(session_id, email)].append((join, leave))
 
@@ -258,8 +262,8 @@ def recording_events_build(
                         "webinar_id": webinar.webinar_id,
                         "topic": webinar.topic,
                         "start_time": str(int(start.timestamp() * 1000)) if start else "",
-                        "recording_url": recording.share_url,
-                        "transcript_url": recording.transcript_url,
+                        "recording_url": zoom_url_clean(recording.share_url),
+                        "transcript_url": zoom_url_clean(recording.transcript_url),
                     },
                     webinar_pk=webinar.pk,
                     session_pk=session.pk,

@@ -23,6 +23,7 @@ WEBINAR_REASONS = (
 )
 PERSON_REASONS = (
     SkipReason.NO_EMAIL,
+    SkipReason.INVALID_EMAIL,
     SkipReason.INTERNAL_DOMAIN,
     SkipReason.ACCOUNT_USER,
     SkipReason.SECONDARY_EMAIL,
@@ -55,6 +56,9 @@ class SyncReport:
         self.contacts_created = 0
         self.contacts_updated = 0
         self.recordings_synced = 0
+        # B5: people Zoom reported without an email, found again by their registrant id
+        # (one per session and person; counted over all synced data, like the skips).
+        self.guests_found = 0
         self.events: dict[str, int] = dict.fromkeys(EVENT_KEYS, 0)
         self.pulled: dict[str, int] = dict.fromkeys(PULLED_KEYS, 0)
         self.errors: list[str] = []
@@ -110,6 +114,7 @@ class SyncReport:
             "people": {
                 "contacts_created": self.contacts_created,
                 "contacts_updated": self.contacts_updated,
+                "guests_found": self.guests_found,
                 "skipped": dict(self.skipped["person"]),
             },
             "recordings": {"synced": self.recordings_synced, "skipped": dict(self.skipped["recording"])},
@@ -132,7 +137,8 @@ def report_format(report: dict[str, Any]) -> str:
         f"Sync of portal {report['portal']}  ({report['started_at']} → {report['finished_at']})",
         f"  Webinars    synced {w['synced']:>6}   skipped: {skips(w['skipped'])}",
         f"  Contacts    created {p['contacts_created']:>5}   updated {p['contacts_updated']}",
-        f"  People      skipped: {skips(p['skipped'])}",
+        f"  People      skipped: {skips(p['skipped'])}"
+        + (f"   guests found by registrant id {p['guests_found']}" if p.get("guests_found") else ""),
         f"  Recordings  synced {r['synced']:>6}   skipped: {skips(r['skipped'])}",
         "  Events      " + ", ".join(f"{k} {v}" for k, v in report["events"].items()),
         "  Pulled      " + ", ".join(f"{k} {v}" for k, v in report["pulled"].items()),

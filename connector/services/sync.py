@@ -98,13 +98,11 @@ def sync_lease_release(*, portal: Portal, owner: str) -> None:
 
 
 def sync_run_start(*, portal: Portal, trigger: str = "manual") -> SyncRun:
-    """Queue a sync of the portal: a SyncRun row, then the task once the transaction commits
-    (runs in-process when no broker is configured)."""
-    from connector.tasks import portal_sync_task
+    """Ask for a sync of the portal (merged with a queued or running one): see
+    `connector.services.sync_requests.sync_request`."""
+    from connector.services.sync_requests import sync_request
 
-    run = SyncRun.objects.create(portal=portal, trigger=trigger, status=SyncRunStatus.QUEUED)
-    portal_sync_task.delay_on_commit(portal.pk, run.pk)
-    return run
+    return sync_request(portal=portal, source=trigger)
 
 
 class _Tracker:
@@ -219,4 +217,7 @@ def sync_run_succeed(*, run: SyncRun, report: SyncReport, api_calls: dict[str, i
     run.report = result
     run.progress = {"phase": "done", "done": 1, "total": 1}
     run.save(update_fields=["status", "finished_at", "report", "progress"])
+    from connector.services.sync_requests import sync_request_again
+
+    sync_request_again(run=run)  # B2: asked for again while it ran: one more run follows
     return result

@@ -15,6 +15,11 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from connector.models import Portal, PortalSyncSettings, SyncMode, WebinarSetting, ZoomUserSetting
+from connector.services.registration_questions import (
+    registration_fields_get,
+    registration_fields_parse,
+    registration_fields_set,
+)
 
 EVENT_SINKS = ("timeline", "app_events", "marketing_events")
 DOCUMENT_KEYS = {
@@ -26,6 +31,8 @@ DOCUMENT_KEYS = {
     "users",
     "webinars",
     "event_sinks",
+    "registration_fields",
+    "registration_answers_to_contacts",
 }
 USER_KEYS = {"sync_new_webinars_by_default", "sync_recordings"}
 WEBINAR_KEYS = {"sync"}
@@ -90,9 +97,11 @@ class SettingsDocument:
     users: dict[str, dict[str, bool]] = field(default_factory=dict)
     webinars: dict[str, dict[str, bool]] = field(default_factory=dict)
     event_sinks: list[str] = field(default_factory=lambda: ["timeline"])
+    registration_fields: dict[str, str] = field(default_factory=dict)  # B6
+    registration_answers_to_contacts: bool = False  # B6
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "sync_mode": self.sync_mode,
             "selected_users": self.selected_users,
             "excluded_host_domains": self.excluded_host_domains,
@@ -102,6 +111,12 @@ class SettingsDocument:
             "webinars": self.webinars,
             "event_sinks": self.event_sinks,
         }
+        # B6: optional keys, exported once set (INTERFACES.md §4 defaults: {} and false).
+        if self.registration_fields:
+            out["registration_fields"] = self.registration_fields
+        if self.registration_answers_to_contacts:
+            out["registration_answers_to_contacts"] = True
+        return out
 
 
 def settings_document_parse(data: Any) -> SettingsDocument:
@@ -159,6 +174,12 @@ def settings_document_parse(data: Any) -> SettingsDocument:
         if sink not in EVENT_SINKS:
             raise ValidationError(f"event_sinks: {sink!r} is not one of {', '.join(EVENT_SINKS)}")
     doc.event_sinks = list(dict.fromkeys(sinks))
+    # B6: registration questions mapped to contact properties.
+    doc.registration_fields = registration_fields_parse(data.get("registration_fields", {}))
+    to_contacts = data.get("registration_answers_to_contacts", False)
+    if not isinstance(to_contacts, bool):
+        raise ValidationError("registration_answers_to_contacts: expected true or false")
+    doc.registration_answers_to_contacts = to_contacts
     return doc
 
 
@@ -185,6 +206,8 @@ def sync_settings_export(*, portal: Portal) -> dict[str, Any]:
         },
         webinars={w.webinar_id: {"sync": w.sync} for w in portal.webinar_settings.order_by("webinar_id")},
         event_sinks=list(s.event_sinks),
+        registration_fields=registration_fields_get(portal=portal),
+        registration_answers_to_contacts=s.registration_answers_to_contacts,
     )
     return doc.as_dict()
 
@@ -203,7 +226,9 @@ def sync_settings_import(*, portal: Portal, document: Any) -> dict[str, Any]:
     s.excluded_recording_domains = doc.excluded_recording_domains
     s.excluded_contact_domains = doc.excluded_contact_domains
     s.event_sinks = doc.event_sinks
+    s.registration_answers_to_contacts = doc.registration_answers_to_contacts
     s.save()
+    registration_fields_set(portal=portal, fields=doc.registration_fields)
     portal.zoom_user_settings.exclude(email__in=list(doc.users)).delete()
     for email, cfg in doc.users.items():
         ZoomUserSetting.objects.update_or_create(portal=portal, email=email, defaults=cfg)

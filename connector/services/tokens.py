@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from connector import oauth_http
 from connector.models import ConnectionStatus, Portal, ZoomAccount, ZoomAuthType
+from connector.services import oauth
 
 logger = logging.getLogger("zoomsync.tokens")
 
@@ -37,6 +38,9 @@ HUBSPOT_DEFAULT_EXPIRES_IN = 1800  # HubSpot access tokens live 30 minutes
 ZOOM_DEFAULT_EXPIRES_IN = 3600  # Zoom access tokens live 1 hour
 LOCK_TIMEOUT_SECONDS = 60  # a crashed holder's Redis lock expires after this
 LOCK_WAIT_SECONDS = 45  # longer than one token call with its timeouts
+# HubSpot answers a refresh of an uninstalled app (or a revoked refresh token, which only
+# the app can do) with this code: the install is over.
+HUBSPOT_UNINSTALLED_CODES = frozenset({"BAD_REFRESH_TOKEN"})
 
 
 class TokenRefreshFailed(Exception):
@@ -127,6 +131,7 @@ def _access_token_get(
     model = type(conn)
     stale_token = conn.access_token
     failure: str | None = None
+    uninstalled = False
     with connection_lock(lock_key), transaction.atomic():
         current = model.objects.select_for_update().get(pk=conn.pk)
         _ensure_usable(current)
@@ -141,9 +146,14 @@ def _access_token_get(
             body = refresh(current)
         except oauth_http.OAuthGrantRejected as exc:
             failure = f"Token refresh rejected ({exc}). Reconnect to continue."
-            current.status = ConnectionStatus.BROKEN
-            current.status_detail = failure
-            current.save(update_fields=["status", "status_detail"])
+            if isinstance(current, Portal) and exc.code in HUBSPOT_UNINSTALLED_CODES:
+                uninstalled = True
+                failure = f"The app is no longer installed in HubSpot ({exc}). Install it again."
+                oauth.portal_uninstall(portal=current, detail=failure)
+            else:
+                current.status = ConnectionStatus.BROKEN
+                current.status_detail = failure
+                current.save(update_fields=["status", "status_detail"])
         except oauth_http.OAuthTransientError as exc:
             raise TokenRefreshRetryable(str(exc)) from exc
         else:
@@ -168,7 +178,11 @@ def _access_token_get(
             logger.info("token refreshed", extra={"connection": lock_key, "expires_in": expires_in})
         _copy_tokens(current, conn)
     if failure is not None:
-        logger.warning("token refresh rejected; connection marked broken", extra={"connection": lock_key})
+        logger.warning(
+            "token refresh rejected; connection marked %s",
+            "uninstalled" if uninstalled else "broken",
+            extra={"connection": lock_key},
+        )
         raise TokenRefreshFailed(f"{conn}: {failure}")
     return conn.access_token
 

@@ -436,6 +436,42 @@ class HubSpotState:
         contact.archived_at = self.clock()
         self.index_add(contact)
 
+    def contact_erase(self, contact: Contact) -> None:
+        """GDPR delete: the contact is gone for good, with its timeline events and participations."""
+        self.index_remove(contact)
+        self.contacts.pop(contact.id, None)
+        self.timeline_events = {k: e for k, e in self.timeline_events.items()
+                                if str(e.get("objectId")) != contact.id}
+        for event in self.marketing_events.values():
+            event["participations"].pop(contact.id, None)
+
+    def contact_merge(self, primary: Contact, merged: Contact) -> int:
+        """Merge `merged` into `primary`: its emails become additional emails of the primary,
+        its timeline events and participations move, the merged record is gone. Returns how
+        many properties were moved (filled on the primary where it had none)."""
+        self.index_remove(primary)
+        self.index_remove(merged)
+        moved = 0
+        for key, value in merged.properties.items():
+            if key != "email" and value and not primary.properties.get(key):
+                primary.properties[key] = value
+                moved += 1
+        for email in [merged.email, *merged.additional_emails]:
+            if email and email.lower() != primary.email.lower() and email not in primary.additional_emails:
+                primary.additional_emails.append(email)
+        self.contacts.pop(merged.id, None)
+        for event in self.timeline_events.values():
+            if str(event.get("objectId")) == merged.id:
+                event["objectId"] = primary.id
+        for mevent in self.marketing_events.values():
+            parts = mevent["participations"]
+            if merged.id in parts:
+                part = parts.pop(merged.id)
+                parts.setdefault(primary.id, part)
+        primary.updated_at = self.clock()
+        self.index_add(primary)
+        return moved
+
     def contact_set_properties(self, contact: Contact, properties: dict[str, str]) -> None:
         """Apply already-validated values; "" clears a property (as in HubSpot)."""
         self.index_remove(contact)

@@ -50,6 +50,17 @@ FILE_KEYS = ("file_type", "id", "file_extension", "file_size", "recording_start"
 QUESTION_FIELDS = ("last_name", "address", "city", "country", "zip", "state", "phone",
                    "industry", "org", "job_title", "purchasing_time_frame",
                    "role_in_purchase_process", "no_of_employees", "comments")
+# Standard questions whose answer is one of a list (the spec's enums of POST registrants;
+# "" = not answered).
+STANDARD_CHOICES: dict[str, tuple[str, ...]] = {
+    "no_of_employees": ("1-20", "21-50", "51-100", "101-500", "500-1,000", "1,001-5,000",
+                        "5,001-10,000", "More than 10,000"),
+    "purchasing_time_frame": ("Within a month", "1-3 months", "4-6 months",
+                              "More than 6 months", "No timeframe"),
+    "role_in_purchase_process": ("Decision Maker", "Evaluator/Recommender", "Influencer",
+                                 "Not involved"),
+}
+CHOICE_TYPES = ("single_radio", "single_dropdown", "multiple")
 
 _FILE_DEFAULTS = {
     "MP4": ("MP4", "shared_screen_with_speaker_view"),
@@ -367,6 +378,13 @@ class ZoomState:
     def token_revoke(self, token: str) -> None:
         self.tokens.pop(token, None)
 
+    def tokens_revoke_account(self, account_id: str) -> int:
+        """Every token of one account revoked (the app was deauthorized)."""
+        gone = [t for t, info in self.tokens.items() if info.account_id == account_id]
+        for token in gone:
+            del self.tokens[token]
+        return len(gone)
+
     def adopt_tokens(self, old: ZoomState) -> None:
         for token, info in old.tokens.items():
             if info.account_id in self.accounts:
@@ -415,7 +433,9 @@ class ZoomState:
                     "registrants": [
                         {"id": r.id, "email": r.email, "first_name": r.first_name,
                          "last_name": r.last_name, "status": r.status,
-                         "create_time": r.create_time, "join_url": r.join_url}
+                         "create_time": r.create_time, "join_url": r.join_url,
+                         "answers": {k: v for k, v in r.extra.items() if k in QUESTION_FIELDS},
+                         "custom_questions": list(r.extra.get("custom_questions", []))}
                         for r in w.registrants
                     ],
                 })
@@ -578,7 +598,8 @@ def _webinar_build(raw: dict[str, Any], *, path: str, account: ZoomAccount, inde
         item = {"title": _str(q["title"], path=f"{qpath}.title"), "type": qtype,
                 "required": _bool(q.get("required", False), path=f"{qpath}.required")}
         if qtype != "short":
-            item["answers"] = list(q.get("answers", []))
+            item["answers"] = [_str(a, path=f"{qpath}.answers")
+                               for a in list_check(q.get("answers", []), path=f"{qpath}.answers")]
         custom.append(item)
 
     occurrences = []
@@ -646,6 +667,17 @@ def _webinar_build(raw: dict[str, Any], *, path: str, account: ZoomAccount, inde
         extra = {k: v for k, v in r.items() if k not in (
             "id", "email", "first_name", "last_name", "status", "create_time", "join_url",
             "occurrence_ids")}
+        for key in QUESTION_FIELDS:
+            if key in extra:
+                _str(extra[key], path=f"{rpath}.{key}")
+        if "custom_questions" in extra:
+            answers = []
+            for ai, a in enumerate(list_check(extra["custom_questions"], path=f"{rpath}.custom_questions")):
+                apath = f"{rpath}.custom_questions[{ai}]"
+                keys_check(a, allowed=("title", "value"), path=apath, required=("title", "value"))
+                answers.append({"title": _str(a["title"], path=f"{apath}.title"),
+                                "value": _str(a["value"], path=f"{apath}.value")})
+            extra["custom_questions"] = answers
         webinar.registrant_add(Registrant(
             id=rid, email=email, first_name=first, last_name=last, status=status,
             create_time=create_time,

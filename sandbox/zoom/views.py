@@ -23,7 +23,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from sandbox.config import knobs
 from sandbox.state import sandbox_state
 from sandbox.zoom.state import (
+    CHOICE_TYPES,
     QUESTION_FIELDS,
+    STANDARD_CHOICES,
     Instance,
     Registrant,
     Webinar,
@@ -336,13 +338,28 @@ def oauth_token(request: HttpRequest) -> JsonResponse:
                          "refresh_token": refresh, "expires_in": lifetime, "scope": SCOPES})
 
 
+def _redirect_uri_allowed(uri: str) -> bool:
+    """Like Zoom, redirect only to the app's registered callback (our public URL) or loopback,
+    never to any site a link names (an open redirect that would leak the code)."""
+    from django.conf import settings
+
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    public = settings.ZOOMSYNC_PUBLIC_URL.rstrip("/")
+    return uri.startswith(public + "/") or parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def oauth_authorize(request: HttpRequest) -> HttpResponse:
     """The consent page, auto-approved: redirects back with a code (valid 5 minutes).
 
     Extension: `account_id` picks which scenario account "logs in" (default: the first).
     """
     redirect_uri = request.GET.get("redirect_uri", "")
-    if request.GET.get("response_type", "code") != "code" or not redirect_uri:
+    if request.GET.get("response_type", "code") != "code" or not _redirect_uri_allowed(redirect_uri):
         return _oauth_error(400, "Invalid redirect_uri or response_type", "invalid_request")
     world = sandbox_state()
     with world.lock:
@@ -502,20 +519,13 @@ def _registrant_create(request: HttpRequest, webinar_id: str) -> JsonResponse:
                          "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0"})
         zoom.registration_calls[calls_key] = used + 1
 
-        # R11: the connector sends first name, last name and email only; any other required
-        # registration field makes Zoom refuse the registration.
-        missing = []
-        for question in webinar.questions:
-            value = body.get(question["field_name"])
-            if question["required"] and (not isinstance(value, str) or not value.strip()):
-                missing.append({"field": question["field_name"], "message": "Invalid field."})
-        answers = {q.get("title"): q.get("value") for q in body.get("custom_questions") or []
-                   if isinstance(q, dict)}
-        for question in webinar.custom_questions:
-            if question["required"] and not answers.get(question["title"]):
-                missing.append({"field": question["title"], "message": "Invalid field."})
+        # R11, B6: a required registration question left unanswered, or an answer that is not
+        # one of a choice question's options, makes Zoom refuse the registration.
+        missing = _answers_invalid(webinar, body)
         if missing:
             raise ZoomError(400, 300, "Validation Failed.", errors=missing)
+        answers = {str(q.get("title")): str(q.get("value")) for q in body.get("custom_questions") or []
+                   if isinstance(q, dict) and q.get("title")}
 
         occurrence_ids = None
         raw_occ = request.GET.get("occurrence_ids", "")
@@ -558,6 +568,48 @@ def _registrant_create(request: HttpRequest, webinar_id: str) -> JsonResponse:
         if webinar.type == 9:
             body_out["occurrences"] = occurrences
     return JsonResponse(body_out, status=201)
+
+
+def _answers_invalid(webinar: Webinar, body: dict[str, Any]) -> list[dict[str, str]]:
+    """Zoom's `errors[]{field, message}` for the answers of one registration: required
+    questions unanswered, choices not among the options, custom answers over 128 characters."""
+    errors: list[dict[str, str]] = []
+    required = {q["field_name"] for q in webinar.questions if q["required"]}
+    for name in QUESTION_FIELDS:
+        value = body.get(name)
+        if value is None:
+            bad = name in required
+        elif not isinstance(value, str):
+            bad = True
+        else:
+            bad = (name in required and not value.strip()) or bool(
+                value and name in STANDARD_CHOICES and value not in STANDARD_CHOICES[name])
+        if bad:
+            errors.append({"field": name, "message": "Invalid field."})
+    raw = body.get("custom_questions")
+    if raw is not None and not isinstance(raw, list):
+        return [*errors, {"field": "custom_questions", "message": "Invalid field."}]
+    given: dict[str, str] = {}
+    for item in raw or []:
+        if not isinstance(item, dict) or not isinstance(item.get("title"), str) \
+                or not isinstance(item.get("value", ""), str):
+            errors.append({"field": "custom_questions", "message": "Invalid field."})
+            continue
+        given[item["title"]] = item.get("value", "")
+    for question in webinar.custom_questions:
+        value = given.get(question["title"], "")
+        if len(value) > 128:
+            errors.append({"field": question["title"], "message": "Invalid field."})
+        elif not value.strip():
+            if question["required"]:
+                errors.append({"field": question["title"], "message": "Invalid field."})
+        elif question["type"] in CHOICE_TYPES:
+            options = question.get("answers", [])
+            parts = [value] if value in options or question["type"] != "multiple" \
+                else [p.strip() for p in value.split(",")]
+            if any(p not in options for p in parts):
+                errors.append({"field": question["title"], "message": "Invalid field."})
+    return errors
 
 
 @zoom_view()

@@ -263,7 +263,8 @@ def test_report_shape_has_every_reason(portal):
     assert d["webinars"]["skipped"] == {
         "zoom_event": 1, "host_domain_excluded": 0, "user_not_selected": 0, "sync_mode_none": 0, "webinar_sync_off": 0,
     }
-    assert set(d["people"]["skipped"]) == {"no_email", "internal_domain", "account_user", "secondary_email", "deleted_contact"}
+    assert set(d["people"]["skipped"]) == {"no_email", "invalid_email", "internal_domain", "account_user",
+                                           "secondary_email", "deleted_contact"}
     assert d["recordings"]["skipped"] == {"recordings_off": 0, "recording_domain_excluded": 0}
     assert d["api_calls"] == {"zoom": 3, "hubspot": 0}
     assert set(d["pulled"]) == {"webinars", "sessions", "registrants", "participant_rows", "recordings"}

@@ -62,8 +62,20 @@ def _hubspot_mocks(*, hub_id: int = 62515, access: str = "hs-access", refresh: s
 # --- HubSpot install -----------------------------------------------------------------
 
 
+@pytest.fixture
+def signed_in(db, client):
+    """The install starts only for a signed-in user."""
+    user = get_user_model().objects.create_user("installer", password="pw")
+    client.force_login(user)
+    return user
+
+
+def _confirm(client, state: str):
+    return client.post("/hubspot/install/confirm", {"state": state})
+
+
 @pytest.mark.django_db
-def test_hubspot_install_redirects_to_authorize_url_with_scopes_and_stored_state(client, settings):
+def test_hubspot_install_redirects_to_authorize_url_with_scopes_and_stored_state(client, settings, signed_in):
     response = client.get("/hubspot/install")
     assert response.status_code == 302
     url = response["Location"]
@@ -85,8 +97,13 @@ def test_hubspot_callback_exchanges_code_and_creates_portal(client):
     state = _query(client.get("/hubspot/install")["Location"])["state"]
     _hubspot_mocks()
     response = client.get("/hubspot/oauth/callback", {"code": "the-code", "state": state})
-    assert response.status_code == 302
-    assert response["Location"] == "/"
+    # A confirmation page first: nobody is a member before the user confirms.
+    assert response.status_code == 200
+    assert b"acme.com" in response.content and b"admin@acme.com" in response.content
+    assert not PortalMembership.objects.filter(user=user).exists()
+    confirmed = _confirm(client, state)
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == "/"
     exchange = _form(responses.calls[0])
     assert exchange == {"grant_type": "authorization_code", "code": "the-code",
                         "redirect_uri": f"{PUBLIC}/hubspot/oauth/callback",
@@ -99,15 +116,19 @@ def test_hubspot_callback_exchanges_code_and_creates_portal(client):
     assert portal.scopes == ["oauth", "crm.objects.contacts.read", "timeline"]
     assert portal.token_expires_at > timezone.now() + timedelta(minutes=29)
     assert PortalMembership.objects.filter(user=user, portal=portal).exists()
-    # State is one-use: a replay of the same callback is rejected.
+    # The installing HubSpot user is recorded.
+    assert (portal.installed_by_hubspot_user_id, portal.installed_by_hubspot_email) == (
+        "9001", "admin@acme.com")
+    # State is one-use: a replay of the same callback (or of the confirmation) is rejected.
     replay = client.get("/hubspot/oauth/callback", {"code": "the-code", "state": state})
     assert replay.status_code == 400
+    assert _confirm(client, state).status_code == 400
 
 
 @responses.activate
 @pytest.mark.django_db
 @pytest.mark.parametrize("state", ["", "forged-state"])
-def test_hubspot_callback_state_mismatch_rejected_and_nothing_created(client, state):
+def test_hubspot_callback_state_mismatch_rejected_and_nothing_created(client, state, signed_in):
     client.get("/hubspot/install")  # a real state exists, but the callback does not carry it
     _hubspot_mocks()
     response = client.get("/hubspot/oauth/callback", {"code": "c", "state": state})
@@ -118,7 +139,7 @@ def test_hubspot_callback_state_mismatch_rejected_and_nothing_created(client, st
 
 @responses.activate
 @pytest.mark.django_db
-def test_hubspot_callback_expired_state_rejected(client):
+def test_hubspot_callback_expired_state_rejected(client, signed_in):
     state = _query(client.get("/hubspot/install")["Location"])["state"]
     OAuthState.objects.filter(state=state).update(created_at=timezone.now() - timedelta(minutes=11))
     _hubspot_mocks()
@@ -127,14 +148,15 @@ def test_hubspot_callback_expired_state_rejected(client):
 
 
 @pytest.mark.django_db
-def test_hubspot_callback_state_of_other_provider_rejected(client):
-    zoom_state = oauth.oauth_state_create(provider=OAuthState.Provider.ZOOM)
+def test_hubspot_callback_state_of_other_provider_rejected(client, signed_in):
+    zoom_state = oauth.oauth_state_create(provider=OAuthState.Provider.ZOOM, user=signed_in,
+                                          session_key=client.session.session_key)
     response = client.get("/hubspot/oauth/callback", {"code": "c", "state": zoom_state.state})
     assert response.status_code == 400
 
 
 @pytest.mark.django_db
-def test_hubspot_callback_error_param_shows_clear_page(client):
+def test_hubspot_callback_error_param_shows_clear_page(client, signed_in):
     response = client.get("/hubspot/oauth/callback",
                           {"error": "access_denied", "error_description": "User cancelled"})
     assert response.status_code == 400
@@ -145,7 +167,7 @@ def test_hubspot_callback_error_param_shows_clear_page(client):
 
 @responses.activate
 @pytest.mark.django_db
-def test_hubspot_code_exchange_failure_shows_error_and_creates_nothing(client):
+def test_hubspot_code_exchange_failure_shows_error_and_creates_nothing(client, signed_in):
     state = _query(client.get("/hubspot/install")["Location"])["state"]
     responses.post(f"{HS}/oauth/v1/token", status=400,
                    json={"status": "BAD_AUTH_CODE", "message": "missing or unknown auth code"})
@@ -157,14 +179,15 @@ def test_hubspot_code_exchange_failure_shows_error_and_creates_nothing(client):
 
 @responses.activate
 @pytest.mark.django_db
-def test_hubspot_reinstall_reactivates_uninstalled_portal(client):
+def test_hubspot_reinstall_reactivates_uninstalled_portal(client, signed_in):
     portal = Portal.objects.create(hub_id=62515, access_token="x", refresh_token="y")
     oauth.portal_uninstall(portal=portal)
     assert Portal.objects.get(pk=portal.pk).status == ConnectionStatus.UNINSTALLED
     assert Portal.objects.get(pk=portal.pk).refresh_token == ""
     state = _query(client.get("/hubspot/install")["Location"])["state"]
     _hubspot_mocks(access="again", refresh="again-r")
-    assert client.get("/hubspot/oauth/callback", {"code": "c2", "state": state}).status_code == 302
+    assert client.get("/hubspot/oauth/callback", {"code": "c2", "state": state}).status_code == 200
+    assert _confirm(client, state).status_code == 302
     fresh = Portal.objects.get(pk=portal.pk)
     assert Portal.objects.count() == 1
     assert fresh.status == ConnectionStatus.CONNECTED
@@ -192,7 +215,7 @@ def _zoom_mocks(*, account_id: str = "zacc_main"):
 
 @pytest.mark.django_db
 def test_zoom_connect_requires_login(client, portal):
-    response = client.get("/zoom/connect", {"portal": portal.hub_id})
+    response = client.post("/zoom/connect", {"portal": portal.hub_id})
     assert response.status_code == 302
     assert "login" in response["Location"]
 
@@ -201,7 +224,7 @@ def test_zoom_connect_requires_login(client, portal):
 def test_zoom_connect_requires_membership(client, portal):
     outsider = get_user_model().objects.create_user("outsider", password="pw")
     client.force_login(outsider)
-    assert client.get("/zoom/connect", {"portal": portal.hub_id}).status_code == 404
+    assert client.post("/zoom/connect", {"portal": portal.hub_id}).status_code == 404
     assert OAuthState.objects.count() == 0
 
 
@@ -209,7 +232,7 @@ def test_zoom_connect_requires_membership(client, portal):
 @pytest.mark.django_db
 def test_zoom_oauth_flow_connects_primary_account_with_connected_user(client, portal, member):
     client.force_login(member)
-    response = client.get("/zoom/connect", {"portal": portal.hub_id, "business_unit": "0"})
+    response = client.post("/zoom/connect", {"portal": portal.hub_id, "business_unit": "0"})
     assert response.status_code == 302
     url = response["Location"]
     assert url.startswith(f"{ZOOM_OAUTH}/oauth/authorize?")
@@ -240,7 +263,7 @@ def test_zoom_oauth_flow_connects_primary_account_with_connected_user(client, po
 @pytest.mark.django_db
 def test_zoom_oauth_other_business_unit_is_not_primary(client, portal, member):
     client.force_login(member)
-    state = _query(client.get("/zoom/connect", {"portal": portal.hub_id, "business_unit": "101"})["Location"])["state"]
+    state = _query(client.post("/zoom/connect", {"portal": portal.hub_id, "business_unit": "101"})["Location"])["state"]
     _zoom_mocks(account_id="zacc_eu")
     client.get("/zoom/oauth/callback", {"code": "zc", "state": state})
     account = ZoomAccount.objects.get(portal=portal, account_id="zacc_eu")
@@ -252,7 +275,7 @@ def test_zoom_oauth_other_business_unit_is_not_primary(client, portal, member):
 @pytest.mark.django_db
 def test_zoom_callback_state_mismatch_rejected(client, portal, member):
     client.force_login(member)
-    client.get("/zoom/connect", {"portal": portal.hub_id})
+    client.post("/zoom/connect", {"portal": portal.hub_id})
     _zoom_mocks()
     response = client.get("/zoom/oauth/callback", {"code": "zc", "state": "forged"})
     assert response.status_code == 400
@@ -264,7 +287,7 @@ def test_zoom_callback_state_mismatch_rejected(client, portal, member):
 @pytest.mark.django_db
 def test_zoom_callback_state_of_another_user_rejected(client, portal, member):
     client.force_login(member)
-    state = _query(client.get("/zoom/connect", {"portal": portal.hub_id})["Location"])["state"]
+    state = _query(client.post("/zoom/connect", {"portal": portal.hub_id})["Location"])["state"]
     other = get_user_model().objects.create_user("other", password="pw")
     client.force_login(other)
     _zoom_mocks()
@@ -278,7 +301,7 @@ def test_zoom_reconnect_repairs_broken_account(client, portal, member):
     ZoomAccount.objects.create(portal=portal, account_id="zacc_main", status=ConnectionStatus.BROKEN,
                                status_detail="Token refresh rejected")
     client.force_login(member)
-    state = _query(client.get("/zoom/connect", {"portal": portal.hub_id})["Location"])["state"]
+    state = _query(client.post("/zoom/connect", {"portal": portal.hub_id})["Location"])["state"]
     _zoom_mocks()
     client.get("/zoom/oauth/callback", {"code": "zc", "state": state})
     account = ZoomAccount.objects.get(portal=portal)

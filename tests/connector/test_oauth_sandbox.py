@@ -39,6 +39,8 @@ def test_hubspot_install_and_refresh_against_sandbox(client, sandboxed):
     state = _query(client.get("/hubspot/install")["Location"])["state"]
     # HubSpot's consent page is not part of the sandbox: it would redirect with a code.
     response = client.get("/hubspot/oauth/callback", {"code": "sandbox-code-1", "state": state})
+    assert response.status_code == 200, response.content
+    response = client.post("/hubspot/install/confirm", {"state": state})
     assert response.status_code == 302, response.content
     hub_id = sandboxed.state()["hubspot"]["portal_id"]
     portal = Portal.objects.get(hub_id=hub_id)
@@ -56,10 +58,11 @@ def test_hubspot_install_and_refresh_against_sandbox(client, sandboxed):
 
 @pytest.mark.django_db
 def test_hubspot_code_is_single_use_against_sandbox(client, sandboxed):
+    client.force_login(get_user_model().objects.create_user("marketer", password="pw"))
     for attempt in range(2):
         state = _query(client.get("/hubspot/install")["Location"])["state"]
         response = client.get("/hubspot/oauth/callback", {"code": "same-code", "state": state})
-        assert response.status_code == (302 if attempt == 0 else 502)
+        assert response.status_code == (200 if attempt == 0 else 502)
     assert b"BAD_AUTH_CODE" in response.content
 
 
@@ -68,7 +71,7 @@ def test_zoom_oauth_connect_and_rotating_refresh_against_sandbox(client, sandbox
     user = get_user_model().objects.create_user("admin", password="pw")
     PortalMembership.objects.create(user=user, portal=portal)
     client.force_login(user)
-    authorize = client.get("/zoom/connect", {"portal": portal.hub_id})["Location"]
+    authorize = client.post("/zoom/connect", {"portal": portal.hub_id})["Location"]
     assert authorize.startswith(f"{sandboxed.zoom_oauth_base}/oauth/authorize?")
     # The browser visits Zoom's consent page, which redirects back to our callback.
     consent = requests.get(authorize, allow_redirects=False, timeout=10)

@@ -110,7 +110,7 @@ def test_hubspot_force_refresh_refreshes_a_valid_token():
 
 @responses.activate
 @pytest.mark.django_db
-def test_hubspot_bad_refresh_token_marks_portal_broken_without_retry():
+def test_hubspot_bad_refresh_token_marks_portal_uninstalled_without_retry():
     portal = _portal(expires_in_s=-10)
     responses.post(
         HS_TOKEN_URL,
@@ -121,7 +121,9 @@ def test_hubspot_bad_refresh_token_marks_portal_broken_without_retry():
     with pytest.raises(tokens.TokenRefreshFailed):
         tokens.hubspot_access_token_get(portal=portal)
     fresh = Portal.objects.get(pk=portal.pk)
-    assert fresh.status == ConnectionStatus.BROKEN
+    # HubSpot answers so for an uninstalled app: the install is over (tokens forgotten).
+    assert fresh.status == ConnectionStatus.UNINSTALLED
+    assert fresh.uninstalled_at is not None and fresh.refresh_token == ""
     assert "BAD_REFRESH_TOKEN" in fresh.status_detail
     assert "old-refresh" not in fresh.status_detail
     # A broken connection fails fast: no second HTTP refresh attempt.

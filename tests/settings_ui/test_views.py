@@ -419,7 +419,9 @@ def test_connections_page(client_alice, member_portal, zoom_account):
     assert "zacc_main" in body and "zacc_eu" in body
     assert "primary" in body
     assert "refresh token revoked" in body and "HubSpot refused the refresh token" in body
-    assert "/zoom/connect?portal=62515&amp;business_unit=101" in body
+    # Reconnecting is a POST form (CSRF-protected), never a cross-site GET link.
+    assert 'method="post" action="/zoom/connect"' in body
+    assert 'name="business_unit" value="101"' in body
     assert "/hubspot/install" in body
 
 

@@ -25,6 +25,11 @@ def _action_settings(settings):
     settings.ZOOMSYNC_PUBLIC_URL = PUBLIC_URL
     # The follow-up sync is exercised on its own (test_tasks); here it must not run a sync.
     settings.WORKFLOWS_SYNC_AFTER_REGISTRATION = False
+    # Both signature versions are exercised here; the default (v3 required, v2 refused) is
+    # proven in test_security_signatures.
+    settings.HUBSPOT_REQUIRE_SIGNATURE_V3 = False
+    # The fake Zoom hosts these tests mock with `responses` (production honours none).
+    settings.ZOOMSYNC_SANDBOX_HOSTS = [*settings.ZOOMSYNC_SANDBOX_HOSTS, "zoom.test", "zoom-eu.test"]
 
 
 def action_body(

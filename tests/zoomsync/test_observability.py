@@ -55,6 +55,7 @@ def test_production_logs_are_json_by_default(tmp_path):
            "FIELD_ENCRYPTION_KEYS": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     env.pop("LOG_FORMAT", None)
+    env.pop("ZOOMSYNC_SANDBOX", None)  # production refuses the sandbox
     code = ("import django, logging; django.setup(); from zoomsync.log import log_context\n"
             "with log_context(portal_id=5): logging.getLogger('zoomsync.x').warning('hello')")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

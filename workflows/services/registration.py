@@ -7,8 +7,9 @@ the stored answer, so a contact is registered once however often HubSpot retries
 Order of checks (cheap and local first, so a bad input costs no Zoom call):
   portal installed → webinar ID (R24) → email → Zoom account connected → which account owns
   the webinar (R25) → host / alternative host / connected user (R26) → registration open →
-  registration questions (R11) → Zoom's per-registrant daily limit → POST the registrant,
-  with exactly first name, last name and email (R11).
+  registration questions (R11; B6: required ones answered from the contact's mapped
+  properties) → Zoom's per-registrant daily limit → POST the registrant with first name,
+  last name, email and the mapped answers.
 
 Retries (research/hubspot-api.md §6.3): HubSpot retries a 429 (honouring Retry-After) and
 a 5xx (exponential backoff, up to 3 days), and never retries SUCCESS/FAIL_CONTINUE. So a
@@ -23,7 +24,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,10 +35,18 @@ from django.db.models import F
 from django.utils import timezone
 
 from connector.clients import errors as api_errors
-from connector.clients.factories import zoom_client_for
+from connector.clients.factories import hubspot_client_for, zoom_client_for
 from connector.clients.zoom import ZoomClient
 from connector.models import ConnectionStatus, Portal, ZoomAccount
 from connector.services import tokens
+from connector.services.registration_questions import (
+    STANDARD_QUESTION_LABELS,
+    RegistrationAnswers,
+    properties_needed,
+    questions_from_zoom,
+    registration_answers_build,
+    registration_fields_get,
+)
 from workflows.models import ActionExecution, ExecutionStatus, RegistrantAddAttempt
 from workflows.services.outcome import (
     HOST_CANNOT_REGISTER_MESSAGE,
@@ -62,22 +71,7 @@ ACTION_CLIENT_MAX_BACKOFF = 5.0
 
 # Zoom's registration fields the action fills (R11); Zoom names vs. what we send.
 SENT_FIELDS = frozenset({"email", "first_name", "last_name"})
-_ZOOM_FIELD_LABELS = {
-    "last_name": "Last name",
-    "address": "Address",
-    "city": "City",
-    "country": "Country/Region",
-    "zip": "Zip/Postal code",
-    "state": "State/Province",
-    "phone": "Phone",
-    "industry": "Industry",
-    "org": "Organization",
-    "job_title": "Job title",
-    "purchasing_time_frame": "Purchasing time frame",
-    "role_in_purchase_process": "Role in purchase process",
-    "no_of_employees": "Number of employees",
-    "comments": "Questions & comments",
-}
+_ZOOM_FIELD_LABELS = {"last_name": "Last name", **STANDARD_QUESTION_LABELS}
 
 # R24: people paste IDs as shown by Zoom ("812 3456 7890", "812-3456-7890").
 _WEBINAR_ID_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2012\u2013\u2014\u2212]+")
@@ -133,6 +127,22 @@ def nul_strip(value: Any) -> Any:
     return value
 
 
+# What of HubSpot's request is stored for support (B4: only what is needed). The contact's
+# properties are not: email and names are kept in their own columns, cleaned.
+_STORED_KEYS = ("callbackId", "origin", "context", "inputFields")
+
+
+def request_body_stored(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The part of a workflow request body that is kept: ids and input fields, no properties."""
+    if not body:
+        return {}
+    kept = {key: body[key] for key in _STORED_KEYS if key in body}
+    contact = body.get("object")
+    if isinstance(contact, Mapping):
+        kept["object"] = {k: contact[k] for k in ("objectId", "objectType") if k in contact}
+    return kept
+
+
 @dataclass
 class _Request:
     portal: Portal | None
@@ -140,6 +150,9 @@ class _Request:
     first_name: str
     last_name: str
     webinar_id: str | None
+    # B6: the contact as HubSpot sent it (its id and the properties in the request).
+    contact_object_id: str = ""
+    contact_properties: dict[str, Any] = field(default_factory=dict)
 
 
 class _Finished(Exception):
@@ -177,13 +190,15 @@ def webinar_registration_add(
         first_name=name_clean(first_name),
         last_name=name_clean(last_name),
         webinar_id=webinar_id,
+        contact_object_id=str(contact_object_id)[:64],
+        contact_properties=_request_properties(request_body),
     )
     defaults = {
         "portal": portal,
         "hub_id": hub_id if hub_id is not None else (portal.hub_id if portal else None),
         "status": ExecutionStatus.RUNNING,
         "signature_version": signature_version,
-        "request_body": dict(request_body or {}),
+        "request_body": request_body_stored(request_body),
         "contact_object_id": str(contact_object_id)[:64],
         "webinar_id_raw": webinar_id_raw[:200] if isinstance(webinar_id_raw, str) else "",
         "webinar_id": webinar_id or "",
@@ -365,9 +380,12 @@ def _registration_run(request: _Request, *, execution: ActionExecution) -> tuple
             questions = client.registration_questions_get(request.webinar_id)
         except api_errors.BadRequest as exc:
             raise _zoom_refusal(exc, zoom_account=account) from None
-        extra = required_extra_fields(questions)
-        if extra:
-            raise finish(ErrorCode.EXTRA_REQUIRED_FIELDS, extra_fields_message(extra))
+        # B6: required questions are answered from the contact's mapped properties; R11
+        # fails only for a required question with no mapping or no value, or an answer
+        # Zoom would refuse.
+        answers = _registration_answers(request, questions=questions, account=account)
+        if not answers.complete:
+            raise finish(ErrorCode.EXTRA_REQUIRED_FIELDS, _answers_message(answers))
         if not request.last_name and _last_name_required(questions):
             raise finish(
                 ErrorCode.MISSING_CONTACT_NAME,
@@ -387,6 +405,8 @@ def _registration_run(request: _Request, *, execution: ActionExecution) -> tuple
                 email=request.email,
                 first_name=request.first_name,
                 last_name=request.last_name,
+                answers=answers.fields,  # B6: the mapped answers, nothing else
+                custom_questions=answers.custom_questions,
             )
         except api_errors.RateLimited as exc:
             if _is_daily_limit(exc):
@@ -519,24 +539,46 @@ def _user_email(client: Any, user_id: str) -> set[str]:
 # R11: registration questions
 
 
-def required_extra_fields(questions: object) -> list[str]:
-    """Labels of the required registration fields the action cannot fill (R11).
+def _request_properties(body: Mapping[str, Any] | None) -> dict[str, Any]:
+    contact = body.get("object") if isinstance(body, Mapping) else None
+    props = contact.get("properties") if isinstance(contact, Mapping) else None
+    return dict(props) if isinstance(props, Mapping) else {}
 
-    Zoom lists standard `questions[]{field_name, required}` (email and first_name are
-    implicit) and `custom_questions[]{title, required}`. Last name is one of the three
-    fields the action sends, so it is never "extra".
+
+def _registration_answers(request: _Request, *, questions: object, account: ZoomAccount) -> RegistrationAnswers:
+    """B6: the answers to the webinar's questions from the contact's mapped properties.
+
+    The properties the request does not carry are read in one HubSpot call (the contact by
+    its id, only the mapped properties); nothing is read when no question is mapped.
     """
-    if not isinstance(questions, Mapping):
-        return []
-    extra: list[str] = []
-    for question in _dicts(questions.get("questions")):
-        name = str(question.get("field_name") or "")
-        if question.get("required") is True and name and name not in SENT_FIELDS:
-            extra.append(_ZOOM_FIELD_LABELS.get(name, name))
-    for question in _dicts(questions.get("custom_questions")):
-        if question.get("required") is True:
-            extra.append(str(question.get("title") or "custom question"))
-    return extra
+    assert request.portal is not None
+    listed = questions_from_zoom(questions)
+    mapping = registration_fields_get(portal=request.portal) if listed else {}
+    contact = dict(request.contact_properties)
+    missing = [p for p in properties_needed(questions=listed, mapping=mapping) if p not in contact]
+    if missing and request.contact_object_id:
+        try:
+            record = hubspot_client_for(request.portal).contact_get(request.contact_object_id, properties=missing)
+        except api_errors.NotFound:
+            record = {}
+        except (api_errors.RateLimited, api_errors.ServerError, api_errors.TransportError,
+                tokens.TokenRefreshRetryable) as exc:
+            raise _Finished(_retry_outcome(exc, service="HubSpot"), zoom_account=account) from None
+        except (api_errors.ApiError, tokens.TokenRefreshFailed):
+            logger.warning("workflow action: the contact's mapped properties could not be read")
+            record = {}
+        props = record.get("properties") if isinstance(record, Mapping) else None
+        if isinstance(props, Mapping):
+            contact.update({k: v for k, v in props.items() if k in missing})
+    return registration_answers_build(questions=listed, mapping=mapping, contact=contact)
+
+
+def _answers_message(answers: RegistrationAnswers) -> str:
+    message = answers.problem_message()
+    return message[:1].upper() + message[1:] + (
+        " (map them to contact properties in the zoomsync settings, Registration questions)"
+        if answers.unanswered else ""
+    )
 
 
 def extra_fields_message(fields: Iterable[str]) -> str:
@@ -616,14 +658,14 @@ def _validation_refusal(exc: api_errors.ApiError) -> ActionOutcome:
     return ActionOutcome.failure(ErrorCode.ZOOM_REJECTED, f"Zoom refused the registration: {exc.message}")
 
 
-def _retry_outcome(exc: Exception) -> ActionOutcome:
-    """Zoom busy or down: answer so that HubSpot retries (429 + Retry-After, or 503)."""
+def _retry_outcome(exc: Exception, *, service: str = "Zoom") -> ActionOutcome:
+    """Zoom (or HubSpot) busy or down: answer so that HubSpot retries (429 + Retry-After, or 503)."""
     if isinstance(exc, api_errors.RateLimited):
         wait = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER_SECONDS
         seconds = int(min(MAX_RETRY_AFTER_SECONDS, max(1, round(wait))))
-        return ActionOutcome.retry(http_status=429, retry_after_seconds=seconds, message="Zoom rate limit; retry later")
+        return ActionOutcome.retry(http_status=429, retry_after_seconds=seconds, message=f"{service} rate limit; retry later")
     return ActionOutcome.retry(
         http_status=503,
         retry_after_seconds=DEFAULT_RETRY_AFTER_SECONDS,
-        message="Zoom is unavailable; retry later",
+        message=f"{service} is unavailable; retry later",
     )

@@ -1,0 +1,1 @@
+"""Webhooks from Zoom and HubSpot: signatures, the inbox, processing tasks (INTERFACES.md §9)."""

@@ -1,0 +1,436 @@
+"""Webhooks: store first, then process by id (INTERFACES.md §9, SPEC B1, B3, B4).
+
+`webhook_zoom_store` / `webhook_hubspot_store` write signed events into the inbox (one row per
+event and portal, a unique dedupe key per provider, so a delivery seen twice is stored once)
+and queue `webhook_event_process_task` for each new row once the transaction commits.
+
+`webhook_event_process` does an event's work, idempotently:
+- Zoom registrations, status changes, `webinar.ended`, recordings, webinar created/updated/
+  deleted: the portal's data is refreshed from Zoom and pushed to HubSpot through the one
+  function `_portal_refresh` (the sync pipeline's change tracking when present). A refresh
+  that started after the event arrived already covers it, so a burst of events costs a few
+  refreshes, not one each. `webinar.ended` is done only once the session's participant report
+  is complete (Zoom's report lags), else it is tried again later.
+- HubSpot `contact.deletion`: the person's link is marked deleted, never recreated (R14);
+  `contact.merge`: the link follows the surviving contact; `contact.privacyDeletion`: the
+  person is erased; Zoom `app_deauthorized`: the account's tokens and Zoom data are erased and
+  it shows as disconnected.
+Events of one subject (a webinar, a contact) are processed in the order they occurred.
+Failures are retried with backoff; after MAX_ATTEMPTS the event is dead and shown on the
+dashboard until replayed (`webhook_events_replay`, the admin action, `manage.py webhooks replay`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from connector.models import (
+    ConnectionStatus,
+    ContactLink,
+    ContactState,
+    ParticipantRow,
+    Portal,
+    Session,
+    SyncRun,
+    SyncRunStatus,
+    WebhookEvent,
+    WebhookProvider,
+    WebhookStatus,
+    Webinar,
+    ZoomAccount,
+)
+
+logger = logging.getLogger("zoomsync.webhooks")
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_S = 5
+BACKOFF_MAX_S = 15 * 60
+
+# What each Zoom event needs (INTERFACES.md §9 table).
+ZOOM_REFRESH_EVENTS = frozenset({
+    "webinar.registration_created", "webinar.registration_approved", "webinar.registration_cancelled",
+    "webinar.registration_denied", "webinar.ended", "recording.completed", "recording.transcript_completed",
+    "webinar.created", "webinar.updated", "webinar.deleted",
+})
+# Carried by webinar.ended's participant report: nothing to do on their own, but counted to
+# know when that report is complete.
+ZOOM_SESSION_EVENTS = frozenset({"webinar.started", "webinar.participant_joined", "webinar.participant_left"})
+ZOOM_DEAUTHORIZED = "app_deauthorized"
+HUBSPOT_DELETION = "contact.deletion"
+HUBSPOT_PRIVACY_DELETION = "contact.privacyDeletion"
+HUBSPOT_MERGE = "contact.merge"
+
+
+class WebhookPayloadError(ValueError):
+    """A signed body that is not the provider's event format."""
+
+
+class EventRetry(Exception):
+    """The event cannot be done yet (a refresh is running, a report is not ready): later."""
+
+    def __init__(self, reason: str, *, countdown: float = BACKOFF_BASE_S) -> None:
+        super().__init__(reason)
+        self.countdown = countdown
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise WebhookPayloadError(f"{name} is not JSON")
+
+
+def _strings_check(value: Any, depth: int = 0) -> None:
+    if depth > 64:
+        raise WebhookPayloadError("nested too deeply")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise WebhookPayloadError("a string holds a lone surrogate") from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _strings_check(key, depth + 1)
+            _strings_check(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _strings_check(item, depth + 1)
+
+
+def json_strict_loads(body: bytes) -> Any:
+    """JSON as the providers send it: UTF-8, no NaN/Infinity, no lone surrogates."""
+    try:
+        text = body.decode("utf-8")
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, WebhookPayloadError):
+            raise
+        raise WebhookPayloadError(f"not UTF-8 JSON: {type(exc).__name__}") from exc
+    _strings_check(value)
+    return value
+
+
+def _ms_to_dt(value: Any) -> dt.datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 10**14:
+        return None
+    return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+
+
+def _text(value: Any, limit: int = 100) -> str:
+    if isinstance(value, bool) or value is None:
+        return ""
+    return str(value)[:limit] if isinstance(value, str | int) else ""
+
+
+# --- storing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stored:
+    new: list[int]  # inbox ids queued for processing
+    duplicates: int
+
+
+def _store(rows: list[WebhookEvent]) -> Stored:
+    from connector.webhooks.tasks import webhook_event_process_task
+
+    new: list[int] = []
+    duplicates = 0
+    with transaction.atomic():
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    row.save()
+            except IntegrityError:
+                duplicates += 1  # the same delivery seen again: stored once
+                continue
+            if row.status == WebhookStatus.PENDING:
+                new.append(row.pk)
+                webhook_event_process_task.delay_on_commit(row.pk)
+    return Stored(new=new, duplicates=duplicates)
+
+
+def webhook_zoom_store(*, body: bytes, event: Any) -> Stored:
+    """Store one signed Zoom event (one row per portal its account is connected to)."""
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str) or not isinstance(
+        event.get("payload"), dict
+    ):
+        raise WebhookPayloadError("a Zoom event is an object with event and payload")
+    name = event["event"][:100]
+    payload = event["payload"]
+    account_id = _text(payload.get("account_id"))
+    obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
+    subject = _text(obj.get("id")) or account_id
+    digest = hashlib.sha256(body).hexdigest()
+    raw = body.decode("utf-8")
+    base = {"provider": WebhookProvider.ZOOM, "event_type": name, "subject": subject,
+            "occurred_at": _ms_to_dt(event.get("event_ts")), "raw_body": raw}
+    accounts = list(ZoomAccount.objects.filter(account_id=account_id).select_related("portal")) if account_id else []
+    if not accounts:
+        return _store([WebhookEvent(**base, dedupe_key=f"{digest}:-", status=WebhookStatus.IGNORED,
+                                    last_error="no Zoom account of this id is connected")])
+    rows = []
+    for account in accounts:
+        known = name in ZOOM_REFRESH_EVENTS or name in ZOOM_SESSION_EVENTS or name == ZOOM_DEAUTHORIZED
+        rows.append(WebhookEvent(
+            **base, portal=account.portal, zoom_account=account, dedupe_key=f"{digest}:{account.pk}",
+            status=WebhookStatus.PENDING if known else WebhookStatus.IGNORED,
+            last_error="" if known else "not an event zoomsync acts on",
+        ))
+    return _store(rows)
+
+
+def webhook_hubspot_store(*, events: Any) -> Stored:
+    """Store a signed HubSpot delivery (a JSON array of events), one row per event."""
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise WebhookPayloadError("a HubSpot delivery is a JSON array of event objects")
+    if len(events) > 1000:
+        raise WebhookPayloadError("too many events in one delivery")
+    portals = {p.hub_id: p for p in Portal.objects.filter(
+        hub_id__in=[e["portalId"] for e in events if isinstance(e.get("portalId"), int)
+                    and not isinstance(e.get("portalId"), bool) and 0 < e["portalId"] < 2**63])}
+    rows = []
+    for event in events:
+        # research/hubspot-api.md §9.2: the type is `subscriptionType` (or `eventType`).
+        kind = _text(event.get("subscriptionType") or event.get("eventType"))
+        object_id = _text(event.get("objectId"))
+        key = ":".join(_text(event.get(k), 40) for k in ("eventId", "occurredAt", "portalId")) + f":{kind}:{object_id}"
+        raw = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+        portal = portals.get(event.get("portalId"))  # type: ignore[arg-type]
+        known = kind in (HUBSPOT_DELETION, HUBSPOT_PRIVACY_DELETION, HUBSPOT_MERGE)
+        ok = portal is not None and known and object_id.isdigit()
+        rows.append(WebhookEvent(
+            provider=WebhookProvider.HUBSPOT, portal=portal, event_type=kind or "(none)", subject=object_id,
+            occurred_at=_ms_to_dt(event.get("occurredAt")), raw_body=raw, dedupe_key=key[:200],
+            status=WebhookStatus.PENDING if ok else WebhookStatus.IGNORED,
+            last_error="" if ok else ("no connected portal of this id" if portal is None
+                                      else "not an event zoomsync acts on"),
+        ))
+    return _store(rows)
+
+
+# --- processing -------------------------------------------------------------------------------
+
+
+def _portal_refresh(*, portal: Portal, since: dt.datetime) -> None:
+    """Bring HubSpot up to date with what Zoom now holds for this portal (the one place the
+    webhooks start sync work). A refresh that started after `since` already covers the event.
+    Raises EventRetry when another refresh of the portal is running."""
+    from connector.services.sync import SyncAlreadyRunning, portal_sync
+
+    covered = SyncRun.objects.filter(
+        portal=portal, status=SyncRunStatus.SUCCEEDED, started_at__gte=since
+    ).exists()
+    if covered:
+        return
+    run = SyncRun.objects.create(portal=portal, trigger="webhook")
+    try:
+        portal_sync(portal=portal, run=run)
+    except SyncAlreadyRunning as exc:
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncRunStatus.FAILED, error=f"not started: {exc}", finished_at=timezone.now()
+        )
+        raise EventRetry("another sync of this portal is running", countdown=2) from exc
+
+
+def _erasure() -> Any:
+    """The security helper's erasure services, when present."""
+    try:
+        return importlib.import_module("connector.services.erasure")
+    except ImportError:
+        return None
+
+
+def _session_complete(event: WebhookEvent) -> bool:
+    """webinar.ended: the stored participant rows hold at least everyone who joined."""
+    data = json.loads(event.raw_body)
+    uuid = _text(data["payload"]["object"].get("uuid"), 200)
+    session = Session.objects.filter(webinar__account=event.zoom_account, uuid=uuid).first()
+    if session is None:
+        # Not pulled yet: wait, unless its webinar is not one zoomsync syncs (a rule, or gone).
+        return not Webinar.objects.filter(account=event.zoom_account, webinar_id=event.subject,
+                                          skip_reason="").exists()
+    joined = WebhookEvent.objects.filter(
+        provider=WebhookProvider.ZOOM, zoom_account=event.zoom_account, event_type="webinar.participant_joined",
+        raw_body__contains=uuid,
+    ).count()
+    rows = ParticipantRow.objects.filter(session=session).count()
+    return rows >= joined
+
+
+def _zoom_process(event: WebhookEvent) -> WebhookStatus:
+    account = event.zoom_account
+    if account is None or event.portal is None:
+        return WebhookStatus.IGNORED
+    if event.event_type == ZOOM_DEAUTHORIZED:
+        # B4: the Zoom app was removed from this account: its tokens and Zoom data go.
+        erasure = _erasure()
+        if erasure is not None:
+            erasure.zoom_account_erase(account=account)
+        else:
+            account.webinars.all().delete()
+        ZoomAccount.objects.filter(pk=account.pk).update(
+            status=ConnectionStatus.UNINSTALLED, access_token="", refresh_token="", token_expires_at=None,
+            status_detail="The Zoom app was removed from this Zoom account. Connect it again to sync it.",
+        )
+        return WebhookStatus.PROCESSED
+    if event.event_type in ZOOM_SESSION_EVENTS:
+        return WebhookStatus.IGNORED  # done with the session's webinar.ended
+    if account.status != ConnectionStatus.CONNECTED or not event.portal.is_active:
+        return WebhookStatus.IGNORED
+    # B1: registrations, attendance, recordings and webinar changes reach HubSpot now.
+    # A retry (a report that was not complete) needs a refresh newer than the last attempt.
+    since = event.received_at if event.attempts <= 1 else timezone.now()
+    _portal_refresh(portal=event.portal, since=since)
+    if event.event_type == "webinar.ended" and not _session_complete(event):
+        # The participant report lags behind the end of the session: try again.
+        raise EventRetry("the session's participant report is not complete yet", countdown=10)
+    return WebhookStatus.PROCESSED
+
+
+def _hubspot_process(event: WebhookEvent) -> WebhookStatus:
+    portal = event.portal
+    if portal is None:
+        return WebhookStatus.IGNORED
+    data = json.loads(event.raw_body)
+    contact_id = event.subject
+    if event.event_type == HUBSPOT_DELETION:
+        # R14: the contact was deleted in HubSpot: the person is never recreated.
+        ContactLink.objects.filter(portal=portal, contact_id=contact_id).update(state=ContactState.DELETED)
+        return WebhookStatus.PROCESSED
+    if event.event_type == HUBSPOT_MERGE:
+        # B3: the link follows the surviving contact (no second contact, no duplicate events).
+        primary = _text(data.get("primaryObjectId")) or _text(data.get("newObjectId")) or contact_id
+        merged = [_text(m) for m in data.get("mergedObjectIds") or [] if _text(m)]
+        merged = [m for m in merged if m != primary]
+        ContactLink.objects.filter(portal=portal, contact_id__in=merged).update(
+            contact_id=primary, state=ContactState.LINKED
+        )
+        return WebhookStatus.PROCESSED
+    if event.event_type == HUBSPOT_PRIVACY_DELETION:
+        # B4: a GDPR deletion: every personal datum of the contact goes.
+        erasure = _erasure()
+        if erasure is None:
+            raise EventRetry("the erasure service is not installed", countdown=60)
+        erasure.person_erase(portal=portal, contact_id=contact_id)
+        _inbox_scrub(portal=portal, contact_id=contact_id)
+        return WebhookStatus.PROCESSED
+    return WebhookStatus.IGNORED
+
+
+def _inbox_scrub(*, portal: Portal, contact_id: str) -> None:
+    """Stored Zoom payloads naming the erased person are emptied (their raw bodies hold emails)."""
+    emails = {e for e in ContactLink.objects.filter(portal=portal, contact_id=contact_id).values_list("email", flat=True) if e}
+    for email in emails:
+        WebhookEvent.objects.filter(portal=portal, raw_body__icontains=email).update(raw_body="{}")
+
+
+def _one(event: WebhookEvent) -> WebhookStatus:
+    if event.provider == WebhookProvider.ZOOM:
+        return _zoom_process(event)
+    return _hubspot_process(event)
+
+
+def _backoff(attempts: int) -> float:
+    return float(min(BACKOFF_BASE_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
+
+
+@dataclass(frozen=True)
+class Processed:
+    status: str
+    retry_in: float | None = None
+
+
+OPEN = (WebhookStatus.PENDING, WebhookStatus.RETRYING)
+
+
+def webhook_event_process(*, event_id: int) -> Processed:
+    """Process one inbox event (and, first, the earlier open events of the same subject)."""
+    event = WebhookEvent.objects.filter(pk=event_id).select_related("portal", "zoom_account").first()
+    if event is None or event.status not in OPEN:
+        return Processed(status=event.status if event else "missing")
+    earlier = WebhookEvent.objects.filter(
+        provider=event.provider, portal=event.portal, subject=event.subject, status__in=OPEN,
+        occurred_at__lt=event.occurred_at,
+    ).exclude(pk=event.pk).order_by("occurred_at", "pk") if event.occurred_at else WebhookEvent.objects.none()
+    result = Processed(status=WebhookStatus.PROCESSED)
+    for item in [*earlier.select_related("portal", "zoom_account"), event]:
+        result = _attempt(item)
+        if item.pk != event.pk and result.status == WebhookStatus.RETRYING:
+            # An earlier event of this subject is not done: this one waits for it (order).
+            _mark(event, WebhookStatus.RETRYING, error="waiting for an earlier event of the same subject",
+                  retry_in=result.retry_in, count=False)
+            return result
+    return result
+
+
+def _mark(event: WebhookEvent, status: str, *, error: str = "", retry_in: float | None = None,
+          count: bool = True) -> None:
+    now = timezone.now()
+    event.status = status
+    event.last_error = error[:5000]
+    event.processed_at = now if status in (WebhookStatus.PROCESSED, WebhookStatus.IGNORED) else None
+    event.next_attempt_at = now + dt.timedelta(seconds=retry_in) if retry_in is not None else None
+    fields = ["status", "last_error", "processed_at", "next_attempt_at"]
+    WebhookEvent.objects.filter(pk=event.pk).update(**{f: getattr(event, f) for f in fields})
+
+
+def _attempt(event: WebhookEvent) -> Processed:
+    WebhookEvent.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
+    event.attempts += 1
+    try:
+        status = _one(event)
+    except EventRetry as exc:
+        return _failed(event, str(exc), countdown=exc.countdown, transient=True)
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the event and retried
+        logger.exception("webhook event %s (%s) failed", event.pk, event.event_type)
+        return _failed(event, f"{type(exc).__name__}: {exc}", countdown=_backoff(event.attempts), transient=False)
+    _mark(event, status)
+    return Processed(status=status)
+
+
+def _failed(event: WebhookEvent, error: str, *, countdown: float, transient: bool) -> Processed:
+    if event.attempts >= MAX_ATTEMPTS and not transient or event.attempts >= 3 * MAX_ATTEMPTS:
+        _mark(event, WebhookStatus.DEAD, error=error)
+        return Processed(status=WebhookStatus.DEAD)
+    _mark(event, WebhookStatus.RETRYING, error=error, retry_in=countdown)
+    return Processed(status=WebhookStatus.RETRYING, retry_in=countdown)
+
+
+def webhook_events_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
+    """Open events whose retry time has come (or that were never picked up)."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(minutes=2)
+    return list(
+        WebhookEvent.objects.filter(
+            Q(status=WebhookStatus.RETRYING, next_attempt_at__lte=now)
+            | Q(status=WebhookStatus.PENDING, received_at__lte=stale)
+        ).order_by("occurred_at", "pk").values_list("pk", flat=True)[:limit]
+    )
+
+
+def webhook_events_replay(*, ids: Iterable[int] | None = None, portal: Portal | None = None) -> int:
+    """Dead (or given) events back to pending, processed again; how many."""
+    query = WebhookEvent.objects.filter(status=WebhookStatus.DEAD) if ids is None else WebhookEvent.objects.filter(
+        pk__in=list(ids)
+    ).exclude(status__in=(WebhookStatus.PROCESSED, WebhookStatus.IGNORED))
+    if portal is not None:
+        query = query.filter(portal=portal)
+    replayed = list(query.order_by("occurred_at", "pk").values_list("pk", flat=True))
+    WebhookEvent.objects.filter(pk__in=replayed).update(status=WebhookStatus.PENDING, attempts=0, next_attempt_at=None)
+    from connector.webhooks.tasks import webhook_event_process_task
+
+    for pk in replayed:
+        webhook_event_process_task.delay_on_commit(pk)
+    return len(replayed)
