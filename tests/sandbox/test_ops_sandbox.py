@@ -169,3 +169,14 @@ def test_a_broken_state_file_is_a_clear_error(tmp_path):
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "not a sandbox state file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_generate_many_portals_loads_and_serves_each(sandbox):
+    from sandbox.generate import scenario_generate_portals
+
+    data = scenario_generate_portals(portals=3, webinars=1, registrants=5, seed=9)
+    assert [p["hubspot"]["portal_id"] for p in data["portals"]] == [62515, 62516, 62517]
+    assert sandbox.load(data)["portals"] == [62515, 62516, 62517]
+    state = requests.get(f"{sandbox.url}/p/62517/_sandbox/state", params={"view": "accounts"}, timeout=10).json()
+    assert [a["account_id"] for a in state["zoom"]["accounts"]] == ["zacc_62517"]
+    assert scenario_generate_portals(portals=1, webinars=1, registrants=2)["hubspot"]["portal_id"] == 62515
