@@ -24,7 +24,7 @@ PROD = {
     "ZOOMSYNC_PUBLIC_URL": "https://zoomsync.example.com",
 }
 DROP = ("DEBUG", "ZOOMSYNC_SANDBOX", "ALLOWED_HOSTS", "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT",
-        "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
+        "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")  # a test-run setting
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
