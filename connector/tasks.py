@@ -17,10 +17,11 @@ import logging
 from typing import Any
 
 from celery import chord, shared_task
+from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
-from connector.clients.errors import RateLimited, ServerError, TransportError
+from connector.clients.errors import RateLimited, ServerError, TransportError, sync_error_code
 from connector.models import ConnectionStatus, Portal, SyncRun
 from connector.services import pipeline
 from connector.services.pipeline import RunBusy, SyncAlreadyRunning, pipeline_run
@@ -49,6 +50,25 @@ RETRY = {
 LEASE_BUSY_RETRY_SECONDS = 60
 
 
+class _SyncRunTask(DjangoTask):  # type: ignore[misc]
+    """Keeps SyncRun.retrying true while Celery will try a failed run again, so the UI shows
+    "retrying" rather than flipping between failed and running."""
+
+    def _mark(self, args: Any, kwargs: Any, *, retrying: bool) -> None:
+        run_id = kwargs.get("sync_run_id", args[1] if len(args) > 1 else None)
+        if run_id is not None:
+            SyncRun.objects.filter(pk=run_id).update(retrying=retrying)
+
+    def on_retry(self, exc: Any, task_id: Any, args: Any, kwargs: Any, einfo: Any) -> None:
+        self._mark(args, kwargs, retrying=True)
+
+    def on_failure(self, exc: Any, task_id: Any, args: Any, kwargs: Any, einfo: Any) -> None:
+        self._mark(args, kwargs, retrying=False)
+
+    def on_success(self, retval: Any, task_id: Any, args: Any, kwargs: Any) -> None:
+        self._mark(args, kwargs, retrying=False)
+
+
 def _fanout_enabled() -> bool:
     """Fan out only when tasks really go to workers: eager Celery runs everything in-process."""
     return not portal_sync_task.app.conf.task_always_eager and getattr(settings, "ZOOMSYNC_SYNC_FANOUT", True)
@@ -71,6 +91,7 @@ def _launch(run: SyncRun, webinar_pks: list[int]) -> None:
     acks_late=True,
     time_limit=60 * 60,
     soft_time_limit=55 * 60,
+    base=_SyncRunTask,
     **RETRY,
 )
 def portal_sync_task(self: Any, portal_id: int, sync_run_id: int | None = None, full: bool = False) -> dict[str, Any] | None:
@@ -157,7 +178,10 @@ def portal_sync_failed_task(
 ) -> None:
     """The chord's error callback: a webinar task failed for good, so the run failed."""
     pipeline.pipeline_failed(
-        sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}", owner=owner
+        sync_run_id=sync_run_id,
+        error=f"webinar pull failed: {type(exc).__name__}: {exc}",
+        owner=owner,
+        code=sync_error_code(exc),
     )
 
 

@@ -36,7 +36,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connector.clients.base import api_calls_counted
-from connector.clients.errors import ApiError, RateLimited, ServerError, TransportError
+from connector.clients.errors import (
+    ApiError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    sync_error_code,
+)
 from connector.models import (
     ConnectionStatus,
     DirtyPerson,
@@ -221,7 +227,7 @@ def run_claim(*, run: SyncRun, resume: bool = False) -> SyncRun:
     return run
 
 
-def run_fail(*, run: SyncRun, error: str, report: dict[str, Any] | None = None) -> None:
+def run_fail(*, run: SyncRun, error: str, code: str = "internal", report: dict[str, Any] | None = None) -> None:
     """Close a run as failed and free its lease. Best effort: when the database itself is
     what failed, the run stays running without a heartbeat and is taken over later (B2:
     recording a failure never hides the failure)."""
@@ -229,6 +235,7 @@ def run_fail(*, run: SyncRun, error: str, report: dict[str, Any] | None = None) 
         fields: dict[str, Any] = {
             "status": SyncRunStatus.FAILED,
             "error": error[:5000],
+            "error_code": code,  # what kind of failure, for the UI's words
             "finished_at": timezone.now(),
             "heartbeat_at": None,
         }
@@ -249,7 +256,8 @@ def run_fail(*, run: SyncRun, error: str, report: dict[str, Any] | None = None) 
 def run_fail_unstarted(*, sync_run_id: int, error: str) -> None:
     """A queued run that cannot start (its portal is gone or disconnected)."""
     SyncRun.objects.filter(pk=sync_run_id, status=SyncRunStatus.QUEUED).update(
-        status=SyncRunStatus.FAILED, error=error[:5000], finished_at=timezone.now(), phase=PHASE_DONE
+        status=SyncRunStatus.FAILED, error=error[:5000], error_code="token_broken", finished_at=timezone.now(),
+        phase=PHASE_DONE,
     )
 
 
@@ -466,7 +474,7 @@ def stage_finish(*, run: SyncRun, pull_only: bool = False, progress: Progress | 
             failed_report: dict[str, Any] | None = report.as_dict(api_calls=total)
         except Exception:  # noqa: BLE001 - the database may be what failed
             failed_report = None
-        run_fail(run=run, error=f"{type(exc).__name__}: {exc}", report=failed_report)
+        run_fail(run=run, error=f"{type(exc).__name__}: {exc}", code=sync_error_code(exc), report=failed_report)
         raise
     report.finish()
     result = report.as_dict(api_calls=stored.merge(StageCounts(api_calls=dict(calls))).api_calls)
@@ -524,7 +532,7 @@ def pipeline_run(
         return stage_finish(run=run, pull_only=pull_only, progress=progress)
     except BaseException as exc:
         if run.phase != PHASE_FINISH:  # stage_finish records its own failure with its report
-            run_fail(run=run, error=f"{type(exc).__name__}: {exc}")
+            run_fail(run=run, error=f"{type(exc).__name__}: {exc}", code=sync_error_code(exc))
         raise
     finally:
         log_context_pop(log_token)
@@ -550,13 +558,13 @@ def pipeline_webinar(*, sync_run_id: int, webinar_pk: int) -> dict[str, Any] | N
     return stage_webinar(run=run, webinar_pk=webinar_pk)
 
 
-def pipeline_failed(*, sync_run_id: int, error: str, owner: str | None = None) -> None:
+def pipeline_failed(*, sync_run_id: int, error: str, owner: str | None = None, code: str = "internal") -> None:
     """A webinar task failed for good (the chord will not finish): the run failed, its lease
     is freed now. With `owner`, only while the run is still that owner's (not taken over)."""
     run = SyncRun.objects.select_related("portal").filter(pk=sync_run_id).first()
     if run is None or run.status != SyncRunStatus.RUNNING or (owner is not None and run.owner != owner):
         return
-    run_fail(run=run, error=error)
+    run_fail(run=run, error=error, code=code)
 
 
 def portal_sync(

@@ -89,6 +89,7 @@ def run_abandon(*, run: SyncRun, reason: str) -> bool:
         phase="done",
         owner="",
         error=f"abandoned: {reason}"[:5000],
+        error_code="lease_lost",  # another worker took over: the UI's words
         finished_at=timezone.now(),
     )
     return bool(closed)
