@@ -55,12 +55,14 @@ def _env(tmp: Path, database_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            # The sync process runs as in production: DEBUG off (no query log growing).
-            "DEBUG": "0",
+            # Connections may name the sandbox's loopback URLs only with the sandbox mounted,
+            # which needs DEBUG=1 at start; DEBUG is turned off right after setup (below), so
+            # the sync runs as in production (no query log growing).
+            "DEBUG": "1",
             "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "DATABASE_URL": database_url,
-            "ZOOMSYNC_SANDBOX": "0",
+            "ZOOMSYNC_SANDBOX": "1",
         }
     )
     env.pop("CELERY_BROKER_URL", None)
@@ -168,6 +170,9 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
         import django
 
         django.setup()
+        from django.conf import settings as django_settings
+
+        django_settings.DEBUG = False  # no query log: the sync runs as in production
         import requests
         from django.core.management import call_command
 
@@ -207,6 +212,24 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
         wall2 = time.monotonic() - started2
         second_calls = requests.get(f"{url}/_sandbox/calls", timeout=10).json()
         persons = people_total(report)
+
+        # B2: a change of 10 people (10 new registrants) costs what changed.
+        scenario = json.loads(scenario_path.read_text())
+        webinar = scenario["zoom"]["accounts"][0]["webinars"][0]
+        template = dict(webinar["registrants"][0])
+        for n in range(10):
+            webinar["registrants"].append(
+                {**template, "id": f"bench_new_{n}", "email": f"bench.new{n}@example.org", "status": "approved"}
+            )
+        loaded = requests.post(f"{url}/_sandbox/zoom", json=scenario, timeout=300)
+        if not loaded.ok:
+            raise SystemExit(f"sandbox refused the changed scenario: {loaded.status_code} {loaded.text[:300]}")
+        del scenario, webinar
+        requests.delete(f"{url}/_sandbox/calls", timeout=10)
+        started3 = time.monotonic()
+        report3 = portal_sync(portal=portal, progress=None)
+        wall3 = time.monotonic() - started3
+        third_calls = requests.get(f"{url}/_sandbox/calls", timeout=10).json()
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=30)
@@ -282,6 +305,15 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
             "updated": report2["people"]["contacts_updated"],
             "events": report2["events"],
         },
+        "change_of_10": {
+            "wall_s": round(wall3, 1),
+            "hubspot_calls": sum(third_calls["hubspot"].values()),
+            "hubspot_by_endpoint": third_calls["hubspot"],
+            "zoom_calls": sum(third_calls["zoom"].values()),
+            "created": report3["people"]["contacts_created"],
+            "updated": report3["people"]["contacts_updated"],
+            "events": report3["events"],
+        },
     }
 
 
@@ -310,6 +342,11 @@ def summary(result: dict[str, Any]) -> str:
         f"Second sync   {result['second_sync']['wall_s']} s, HubSpot writes {result['second_sync']['hubspot_writes'] or 0}, "
         f"created {result['second_sync']['created']}, updated {result['second_sync']['updated']}, "
         f"events {result['second_sync']['events']}",
+        f"Unchanged     HubSpot calls {result['second_sync']['hubspot_calls']}, "
+        f"Zoom calls {result['second_sync']['zoom_calls']}",
+        f"10 changed    {result['change_of_10']['wall_s']} s, HubSpot calls {result['change_of_10']['hubspot_calls']} "
+        f"{result['change_of_10']['hubspot_by_endpoint']}, Zoom calls {result['change_of_10']['zoom_calls']}, "
+        f"created {result['change_of_10']['created']}, events {result['change_of_10']['events']}",
         f"Report        {json.dumps(result['report'])}",
     ]
     return "\n".join(lines)

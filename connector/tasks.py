@@ -1,14 +1,14 @@
-"""Celery tasks: thin, take ids, load fresh state, call one service.
+"""Celery tasks: thin, take ids, load fresh state, call the pipeline (services/pipeline.py).
 
-`portal_sync_task` syncs one portal (queue "sync"); a second task for a portal whose lease
-is held ends at once with the run marked as such. With a broker (tasks go to workers) the
-sync fans out: the account-level pull here, then a chord of `webinar_pull_task` (one per
-synced webinar, in parallel) whose callback `portal_sync_finish_task` computes, pushes and
-stores the report (services/sync_fanout.py). Eager (no broker), or ZOOMSYNC_SYNC_FANOUT
-off, the whole sync runs in this one task. Transient API errors (rate limit, 5xx,
-transport) are retried with exponential backoff, capped below the broker's visibility
-timeout. `portal_sync_all_task` is the beat entry ("zoomsync: sync all portals", every
-15 minutes, created by migration 0005).
+`portal_sync_task` drives one run: in line when tasks run in-process (eager) or
+ZOOMSYNC_SYNC_FANOUT is off; otherwise it runs the account-level pull and hands the webinar
+stage to a chord of `webinar_pull_task` (one per webinar) whose callback
+`portal_sync_finish_task` computes, pushes and reports. A task delivered again continues
+its run from its phase (or sees it done); a run live in another worker is left to it.
+Transient API, database and token errors are retried with exponential backoff, capped below
+the broker's visibility timeout; a retry continues the run. `portal_sync_all_task` is the
+beat entry ("zoomsync: sync all portals", every 15 minutes, migration 0005): it asks for a
+sync of every portal (merged with any under way).
 """
 
 from __future__ import annotations
@@ -19,25 +19,36 @@ from typing import Any
 from celery import chord, shared_task
 from celery.contrib.django.task import DjangoTask
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
+from django.db import InterfaceError, OperationalError, transaction
 
 from connector.clients.errors import RateLimited, ServerError, TransportError
-from connector.models import ConnectionStatus, Portal, SyncRun, SyncRunStatus
-from connector.services import sync_fanout
-from connector.services.sync import SyncAlreadyRunning, portal_sync, sync_run_start
+from connector.models import ConnectionStatus, Portal, SyncRun
+from connector.clients.errors import sync_error_code
+from connector.services import pipeline
+from connector.services.pipeline import RunBusy, SyncAlreadyRunning, pipeline_run
+from connector.services.sync_fanout import WEBINAR_TASK_TIME_LIMIT
+from connector.services.sync_requests import sync_request
 from connector.services.tokens import TokenRefreshRetryable
 
 logger = logging.getLogger("zoomsync.tasks")
 
-# Retried with backoff: the provider or the network will likely answer later.
+# Retried with backoff: the provider, the network or the database will likely answer later.
 RETRY = {
-    "autoretry_for": (RateLimited, ServerError, TransportError, TokenRefreshRetryable),
+    "autoretry_for": (
+        RateLimited,
+        ServerError,
+        TransportError,
+        TokenRefreshRetryable,
+        OperationalError,
+        InterfaceError,
+    ),
     "retry_backoff": 30,
     "retry_backoff_max": 30 * 60,  # below the broker's visibility timeout (1 hour)
     "retry_jitter": True,
     "max_retries": 5,
 }
+# A run whose lease another live run holds: look again this much later.
+LEASE_BUSY_RETRY_SECONDS = 60
 
 
 class _SyncRunTask(DjangoTask):  # type: ignore[misc]
@@ -64,7 +75,18 @@ def _fanout_enabled() -> bool:
     return not portal_sync_task.app.conf.task_always_eager and getattr(settings, "ZOOMSYNC_SYNC_FANOUT", True)
 
 
+def sync_run_enqueue(run: SyncRun) -> None:
+    """How a requested run reaches a worker (wired into the services by connector.apps)."""
+    portal_sync_task.delay(run.portal_id, run.pk, run.full)
+
+
+def _launch(run: SyncRun, webinar_pks: list[int]) -> None:
+    owner = run.owner
+    transaction.on_commit(lambda: sync_fanout_launch(sync_run_id=run.pk, webinar_pks=webinar_pks, owner=owner))
+
+
 @shared_task(
+    bind=True,
     name="connector.tasks.portal_sync_task",
     queue="sync",
     acks_late=True,
@@ -73,59 +95,45 @@ def _fanout_enabled() -> bool:
     base=_SyncRunTask,
     **RETRY,
 )
-def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool = False) -> dict[str, Any] | None:
+def portal_sync_task(self: Any, portal_id: int, sync_run_id: int | None = None, full: bool = False) -> dict[str, Any] | None:
     portal = Portal.objects.filter(pk=portal_id).first()
     if portal is None or not portal.is_active:
         logger.info("portal %s is gone or not connected: nothing to sync", portal_id)
         if sync_run_id is not None:
-            SyncRun.objects.filter(pk=sync_run_id).update(
-                status=SyncRunStatus.FAILED, error="portal not connected", finished_at=timezone.now()
-            )
+            pipeline.run_fail_unstarted(sync_run_id=sync_run_id, error="portal not connected")
         return None
     run = SyncRun.objects.filter(pk=sync_run_id, portal=portal).first() if sync_run_id else None
-    if run is not None and run.status in (SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED):
-        return run.report or None  # delivered again after it finished: nothing to do
-    full = full or bool(run is not None and run.full)
+    if run is None:
+        run = SyncRun.objects.create(portal=portal, trigger="manual", full=full)
+    elif full and not run.full:
+        SyncRun.objects.filter(pk=run.pk).update(full=True)
     try:
-        if _fanout_enabled():
-            return _portal_sync_fanout(portal=portal, run=run, full=full)
-        return portal_sync(portal=portal, run=run, full=full)
+        return pipeline_run(
+            run=run, launch=_launch if _fanout_enabled() else None, resume=self.request.retries > 0
+        )
+    except RunBusy as exc:
+        logger.info("%s: delivered again while live elsewhere, left to that worker", exc)
+        return None
     except SyncAlreadyRunning as exc:
         logger.info("%s", exc)
-        if run is not None:
-            SyncRun.objects.filter(pk=run.pk).update(
-                status=SyncRunStatus.FAILED, error=f"not started: {exc}", finished_at=timezone.now()
-            )
-        return None
-
-
-def sync_run_enqueue(run: SyncRun) -> None:
-    """How a requested run reaches a worker (wired into the services by connector.apps)."""
-    portal_sync_task.delay(run.portal_id, run.pk, run.full)
+        if self.request.is_eager:
+            return None  # the run stays queued; the next request for the portal hands it out again
+        raise self.retry(exc=exc, countdown=LEASE_BUSY_RETRY_SECONDS, max_retries=60) from exc
 
 
 @shared_task(
     name="connector.tasks.portal_sync_all_task", queue="sync", acks_late=True, time_limit=120, soft_time_limit=100
 )
-def portal_sync_all_task() -> list[int]:
-    """Beat: queue a sync for every active portal (the polling safety net)."""
+def portal_sync_all_task(full: bool = False) -> list[int]:
+    """Beat: ask for a sync of every active portal (the polling safety net; `full` nightly:
+    re-check everyone); merged with a run already queued or running."""
     started = []
     for portal in Portal.objects.filter(status=ConnectionStatus.CONNECTED).order_by("pk"):
-        started.append(sync_run_start(portal=portal, trigger="beat").pk)
+        started.append(sync_request(portal=portal, source="beat", full=full).pk)
     return started
 
 
-def _portal_sync_fanout(*, portal: Portal, run: SyncRun | None, full: bool) -> dict[str, Any] | None:
-    if run is None:
-        run = SyncRun.objects.create(portal=portal, trigger="manual")
-    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run, full=full)
-    if webinar_pks is None:
-        return None  # a redelivered task: this run's fan-out is already under way
-    transaction.on_commit(lambda: sync_fanout_launch(sync_run_id=run.pk, webinar_pks=webinar_pks))
-    return {"sync_run": run.pk, "webinar_tasks": len(webinar_pks)}
-
-
-def sync_fanout_launch(*, sync_run_id: int, webinar_pks: list[int]) -> None:
+def sync_fanout_launch(*, sync_run_id: int, webinar_pks: list[int], owner: str | None = None) -> None:
     """The chord: a webinar_pull_task per webinar, then portal_sync_finish_task; a webinar
     task failing for good calls portal_sync_failed_task instead of the finish."""
     finish = portal_sync_finish_task.si(sync_run_id)
@@ -133,21 +141,21 @@ def sync_fanout_launch(*, sync_run_id: int, webinar_pks: list[int]) -> None:
         finish.apply_async()
         return
     header = [webinar_pull_task.si(sync_run_id, pk) for pk in webinar_pks]
-    chord(header)(finish.on_error(portal_sync_failed_task.s(sync_run_id=sync_run_id)))
+    chord(header)(finish.on_error(portal_sync_failed_task.s(sync_run_id=sync_run_id, owner=owner)))
 
 
 @shared_task(
     name="connector.tasks.webinar_pull_task",
     queue="sync",
     acks_late=True,
-    time_limit=sync_fanout.WEBINAR_TASK_TIME_LIMIT,
-    soft_time_limit=sync_fanout.WEBINAR_TASK_TIME_LIMIT - 5 * 60,
+    time_limit=WEBINAR_TASK_TIME_LIMIT,
+    soft_time_limit=WEBINAR_TASK_TIME_LIMIT - 5 * 60,
     **RETRY,
 )
 def webinar_pull_task(sync_run_id: int, webinar_pk: int) -> dict[str, Any] | None:
     """One synced webinar's registrants, sessions, participants and recordings (a fanned-out
-    sync's chord header). Idempotent: a redelivery upserts the same rows."""
-    return sync_fanout.sync_fanout_webinar(sync_run_id=sync_run_id, webinar_pk=webinar_pk)
+    run's chord header). Idempotent: a redelivery upserts the same rows."""
+    return pipeline.pipeline_webinar(sync_run_id=sync_run_id, webinar_pk=webinar_pk)
 
 
 @shared_task(
@@ -160,15 +168,20 @@ def webinar_pull_task(sync_run_id: int, webinar_pk: int) -> dict[str, Any] | Non
 )
 def portal_sync_finish_task(sync_run_id: int) -> dict[str, Any] | None:
     """Compute, push (through the outbox: a re-run sends nothing twice), report, release."""
-    return sync_fanout.sync_fanout_finish(sync_run_id=sync_run_id)
+    return pipeline.pipeline_finish(sync_run_id=sync_run_id)
 
 
 @shared_task(
     name="connector.tasks.portal_sync_failed_task", queue="sync", acks_late=True, time_limit=60, soft_time_limit=50
 )
-def portal_sync_failed_task(request: Any, exc: BaseException, traceback: Any, sync_run_id: int) -> None:
+def portal_sync_failed_task(
+    request: Any, exc: BaseException, traceback: Any, sync_run_id: int, owner: str | None = None
+) -> None:
     """The chord's error callback: a webinar task failed for good, so the run failed."""
-    sync_fanout.sync_fanout_failed(sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}")
+    pipeline.pipeline_failed(
+        sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}",
+        error_code=sync_error_code(exc), owner=owner,
+    )
 
 
 @shared_task(name="connector.tasks.privacy_prune_task", queue="default", ignore_result=True)

@@ -192,6 +192,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 60 *
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # With a broker, one portal's sync fans out: a Celery task per synced webinar (docs/sync.md).
 ZOOMSYNC_SYNC_FANOUT = env.bool("ZOOMSYNC_SYNC_FANOUT", default=True)
+# B2: the nightly full reconciliation's time (UTC, "HH:MM"; the beat entry is made at migrate)
+# and how long after a session Zoom's participant report may still grow.
+ZOOMSYNC_RECONCILE_AT = env.str("ZOOMSYNC_RECONCILE_AT", default="03:30")
+ZOOMSYNC_PARTICIPANTS_SETTLE_HOURS = env.float("ZOOMSYNC_PARTICIPANTS_SETTLE_HOURS", default=6.0)
 CELERY_TIMEZONE = "UTC"
 
 # --- Dev stack broker (ops; `make dev`): CELERY_BROKER_URL=filesystem:// passes tasks

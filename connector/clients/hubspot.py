@@ -20,8 +20,11 @@ import requests
 
 from .base import BaseClient
 from .errors import Conflict
+from .ratelimit import Rate
 
 BATCH_LIMIT = 100
+# Requests kept under the limit HubSpot's X-HubSpot-RateLimit-* headers announce (B2).
+HEADER_RATE_MARGIN = 3
 _EXISTING_ID = re.compile(r"Existing ID:\s*(\d+)")
 
 
@@ -85,6 +88,10 @@ class HubSpotClient(BaseClient):
         interval_ms = _int_header(response, "X-HubSpot-RateLimit-Interval-Milliseconds")
         if remaining is None or not limit or not interval_ms or self.limiter is None:
             return
+        learnable = not limiter_key.endswith(":search")  # the search API has its own 5/s
+        if learnable and hasattr(self.limiter, "rate_learn") and limit > HEADER_RATE_MARGIN:
+            # B2: pace at the limit HubSpot announces, a little under it (clock jitter).
+            self.limiter.rate_learn(limiter_key, Rate(limit=limit - HEADER_RATE_MARGIN, period=interval_ms / 1000))
         low_water = max(3, limit // 20)
         if remaining < low_water and hasattr(self.limiter, "slow_down"):
             per_request = interval_ms / 1000 / limit

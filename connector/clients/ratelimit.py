@@ -103,9 +103,18 @@ class GcraLimiter:
         self.sleep = sleep
         self.max_wait = max_wait
         self.total_wait = 0.0
+        # Rates the provider announced for a key (its rate-limit headers): they win over the
+        # configured default, so a long push runs close to the real limit (B2).
+        self.learned: dict[str, Rate] = {}
+
+    def rate_learn(self, key: str, rate: Rate) -> None:
+        """Use `rate` for `key` from now on (what the provider's headers say)."""
+        if self.learned.get(key) != rate:
+            logger.info("rate of %s set to %s/%ss from the provider's headers", key, rate.limit, rate.period)
+            self.learned[key] = rate
 
     def acquire(self, key: str, cost: int = 1) -> None:
-        rate = self.resolver(key)
+        rate = self.learned.get(key) or self.resolver(key)
         if rate is None:
             return
         wait = self.reserve(key, rate, cost)

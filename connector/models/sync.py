@@ -321,3 +321,18 @@ class DirtyPerson(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["portal", "email"], name="uniq_dirty_person")]
+
+
+class PortalSyncState(models.Model):
+    """What the pipeline remembers of a portal between runs (B2): the settings the last
+    compute used (a change recomputes everyone), the HubSpot definitions checked once (the
+    property group, properties and templates) and the account's users (R12), re-checked by a
+    full reconciliation."""
+
+    portal = models.OneToOneField(Portal, on_delete=models.CASCADE, related_name="sync_state")
+    rules_fingerprint = models.CharField(max_length=64, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)  # the last compute's start
+    schema_fingerprint = models.CharField(max_length=64, blank=True)
+    template_ids = models.JSONField(default=dict, blank=True)
+    account_users = models.JSONField(default=list, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)  # schema and account users

@@ -147,7 +147,7 @@ def _sessions_of(webinars: Iterable[Webinar] | QuerySet[Webinar]) -> QuerySet[Se
 
 
 def _attendance_groups(
-    *, sessions: QuerySet[Session], email_first: bool
+    *, sessions: QuerySet[Session], email_first: bool, emails: frozenset[str] | None = None
 ) -> Iterator[tuple[Session, str, Attendance, str]]:
     """Stream (session, email, Attendance, display name) for every person with attended
     seconds > 0, grouped by session then email, or by email then session (one person's
@@ -159,8 +159,11 @@ def _attendance_groups(
     if not by_pk:
         return
     order = ("person_email", "session_id", "join_time") if email_first else ("session_id", "person_email", "join_time")
+    of_people = participant_rows_with_person_email(sessions=sessions)  # B5: guests found by registrant id
+    if emails is not None:
+        of_people = of_people.filter(person_email__in=emails)  # B2: only who changed
     rows = (
-        participant_rows_with_person_email(sessions=sessions)  # B5: guests found by registrant id
+        of_people
         .order_by(*order)
         .values_list("session_id", "person_email", "join_time", "leave_time", "name")
     )
@@ -286,29 +289,44 @@ def synced_webinars_of(*, portal: Portal) -> QuerySet[Webinar]:
     return Webinar.objects.filter(account__portal=portal, skip_reason="")
 
 
+def workflow_registrations_since(*, portal: Portal, since: dt.datetime) -> set[str]:
+    """B2: people the workflow action registered since `since` (changed for R17)."""
+    return {r["email"] for r in _workflow_registrations(portal) if r["registered_at"] and r["registered_at"] >= since}
+
+
 @transaction.atomic
-def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
-    """Write PersonStats for every person of the synced webinars (INTERFACES.md §5).
+def person_stats_compute(*, portal: Portal, report: SyncReport, emails: frozenset[str] | None = None) -> None:
+    """Write PersonStats for every person of the synced webinars (INTERFACES.md §5), or only
+    for `emails` (B2: the people whose rows changed; None: everyone).
 
     Pass 1 (registrations, R17/R18) resets the attendance values; pass 2 (attendance,
     R16/R19) sets them for people who attended; people in neither pass are deleted.
     Guests without an email are counted as skipped (R3), once per session and name.
     """
     started = timezone.now()
+    if emails is not None:
+        # Rows kept only to lower a contact's values (cancellations, below) are looked at
+        # again until their contact holds the lowered values, then dropped.
+        zeroed = PersonStats.objects.filter(portal=portal, registration_count=0, attended_count=0)
+        emails = emails | frozenset(zeroed.values_list("email", flat=True))
     webinars = synced_webinars_of(portal=portal)
     workflow_regs: dict[str, dict[str, Any]] = {}
     synced_ids = set(webinars.values_list("webinar_id", flat=True))
     for item in _workflow_registrations(portal):
         if item["webinar_id"] and item["webinar_id"] not in synced_ids:
             continue  # §5: only webinars that pass every rule count
+        if emails is not None and item["email"] not in emails:
+            continue  # B2: not changed, not recomputed
         best = workflow_regs.get(item["email"])
         if best is None or (item["registered_at"] or started) > (best["registered_at"] or started):
             workflow_regs[item["email"]] = item
 
     # Pass 1: registrations (approved or pending), one email at a time.
+    regs_of = Registrant.objects.filter(webinar__in=webinars, status__in=COUNTED_REGISTRATION_STATUSES)
+    if emails is not None:
+        regs_of = regs_of.filter(email__in=emails)
     regs = (
-        Registrant.objects.filter(webinar__in=webinars, status__in=COUNTED_REGISTRATION_STATUSES)
-        .exclude(email="")
+        regs_of.exclude(email="")
         .order_by("email", F("create_time").asc(nulls_first=True), "pk")
         .values_list("email", "webinar__webinar_id", "create_time", "join_url", "webinar__join_url", "first_name", "last_name")
     )
@@ -375,7 +393,7 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
         if len(batch) >= WRITE_BATCH:
             _stats_write(batch, ATT_FIELDS)
 
-    for email, att, display_name in _attendance_by_email_iter(sessions=synced_sessions):
+    for email, att, display_name in _attendance_by_email_iter(sessions=synced_sessions, emails=emails):
         if email != current:
             if current is not None and count:
                 att_flush()
@@ -402,7 +420,10 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
         .exclude(pushed_properties=ZEROED_PROPERTIES)
         .values("email")
     )
-    PersonStats.objects.filter(portal=portal, computed_at__lt=started, email__in=holding).update(
+    recomputed = PersonStats.objects.filter(portal=portal, computed_at__lt=started)
+    if emails is not None:
+        recomputed = recomputed.filter(email__in=emails)
+    recomputed.filter(email__in=holding).update(
         registration_count=0,
         attended_count=0,
         average_attendance_percent=None,
@@ -410,7 +431,7 @@ def person_stats_compute(*, portal: Portal, report: SyncReport) -> None:
         last_registered_at=None,
         computed_at=timezone.now(),
     )
-    PersonStats.objects.filter(portal=portal, computed_at__lt=started).delete()
+    recomputed.filter(computed_at__lt=started).delete()
 
     # R3: guests without an email are counted and reported, never synced.
     # B5: a guest whose registrant id names a registrant counted above as that person.
@@ -442,10 +463,12 @@ REG_FIELDS = [
 ATT_FIELDS = ["attended_count", "average_attendance_percent"]
 
 
-def _attendance_by_email_iter(*, sessions: QuerySet[Session]) -> Iterator[tuple[str, Attendance, str]]:
+def _attendance_by_email_iter(
+    *, sessions: QuerySet[Session], emails: frozenset[str] | None = None
+) -> Iterator[tuple[str, Attendance, str]]:
     """(email, Attendance, the person's Zoom display name in that session), one person's
     sessions together."""
-    for _, email, att, name in _attendance_groups(sessions=sessions, email_first=True):
+    for _, email, att, name in _attendance_groups(sessions=sessions, email_first=True, emails=emails):
         yield email, att, name
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -40,8 +40,9 @@ from connector.models import (
 )
 from connector.services.recordings import recordings_pull
 from connector.services.registration_questions import registrant_answers_from_zoom
+from connector.services.sync_requests import people_mark_dirty, webinar_people_mark_dirty
 from connector.services.sync_settings import email_normalize
-from connector.services.upsert import dt_db, rows_upsert
+from connector.services.upsert import dt_db, rows_changed_emails, rows_upsert
 
 if TYPE_CHECKING:
     from connector.clients.zoom import ZoomClient
@@ -61,7 +62,12 @@ WRITE_PAGE = 300  # Zoom's page size: one bulk write per page read
 # Zoom needs a while after a session ends to finish its participant report ("duration 0 if
 # called too early"): a session is only marked complete once it ended this long ago.
 SETTLE = dt.timedelta(minutes=getattr(settings, "ZOOMSYNC_PARTICIPANTS_SETTLE_MINUTES", 10))
+# B2: reports lag. Until a session ended this long ago its report is read again on every
+# sync (its participant count first: the rows only when the count says some are new).
+SETTLE_COMPLETE = dt.timedelta(hours=getattr(settings, "ZOOMSYNC_PARTICIPANTS_SETTLE_HOURS", 6))
 ZOOM_EVENT_WEBINAR_SESSION_TYPE = 2
+# What people's values and events show of a webinar: a change makes its people changed (B2).
+WEBINAR_SEEN_FIELDS = ("topic", "join_url", "skip_reason", "start_time", "duration_minutes", "webinar_type", "zoom_event_id")
 REGISTRANT_COLUMNS = (
     "webinar_id",
     "registrant_id",
@@ -269,6 +275,7 @@ class AccountPull:
                     rows = [self._webinar_row(item, user, events) for item in page]
                     rows = [r for r in rows if r.webinar_id not in listed]
                     listed.update(r.webinar_id for r in rows)
+                    self._webinars_changed_mark(rows)
                     Webinar.objects.bulk_create(
                         rows,
                         update_conflicts=True,
@@ -293,6 +300,23 @@ class AccountPull:
                 # A user without a webinar licence: Zoom answers 400/404 for their listing.
                 logger.info("no webinars listed for zoom user %s: %s", user.get("id"), exc)
         return listed
+
+    def _webinars_changed_mark(self, rows: list[Webinar]) -> None:
+        """B2: a known webinar whose verdict or what the contacts and events show of it changed
+        makes all its people changed."""
+        known = {
+            w.webinar_id: w
+            for w in Webinar.objects.filter(account=self.account, webinar_id__in=[r.webinar_id for r in rows]).only(
+                *WEBINAR_SEEN_FIELDS
+            )
+        }
+        changed = [
+            known[r.webinar_id].pk
+            for r in rows
+            if r.webinar_id in known
+            and any(getattr(r, f) != getattr(known[r.webinar_id], f) for f in WEBINAR_SEEN_FIELDS)
+        ]
+        webinar_people_mark_dirty(portal=self.account.portal, webinar_pks=changed)
 
     def _webinar_row(self, item: dict[str, Any], user: dict[str, Any], events: dict[str, str]) -> Webinar:
         webinar_id = str(item["id"])
@@ -329,7 +353,10 @@ class AccountPull:
                 zoom_event_id=zoom_event_id,
             )
             if (verdict, zoom_event_id) != (webinar.skip_reason, webinar.zoom_event_id):
-                Webinar.objects.filter(pk=webinar.pk).update(skip_reason=verdict, zoom_event_id=zoom_event_id)
+                with transaction.atomic():
+                    Webinar.objects.filter(pk=webinar.pk).update(skip_reason=verdict, zoom_event_id=zoom_event_id)
+                    # B2: a verdict that changed changes all its people.
+                    webinar_people_mark_dirty(portal=self.account.portal, webinar_pks=[webinar.pk])
 
     # --- per passing webinar -----------------------------------------------------------
 
@@ -361,9 +388,10 @@ class AccountPull:
             background.close()
         if complete:
             # R18: a registrant Zoom no longer lists under any status was cancelled or deleted.
-            Registrant.objects.filter(webinar=webinar, last_seen_at__lt=seen_from).exclude(
-                status="cancelled"
-            ).update(status="cancelled")
+            gone = Registrant.objects.filter(webinar=webinar, last_seen_at__lt=seen_from).exclude(status="cancelled")
+            with transaction.atomic():
+                people_mark_dirty(portal=self.account.portal, emails=list(gone.values_list("email", flat=True)))
+                gone.update(status="cancelled")
 
     def _expired_webinar_has_more(self, webinar: Webinar) -> bool:
         """An expired webinar (no longer listed) holds no new sessions; pull it again only
@@ -408,13 +436,23 @@ class AccountPull:
                 now,
                 json.dumps(registrant_answers_from_zoom(item)),  # B6
             )
-        rows_upsert(
-            model=Registrant,
-            columns=REGISTRANT_COLUMNS,
-            rows=list(rows.values()),
-            conflict=("webinar_id", "registrant_id"),
-            update=REGISTRANT_COLUMNS[2:8] + ("last_seen_at", "answers"),
-        )
+        with transaction.atomic():
+            # B2: who changed is marked in the same transaction as the change.
+            changed = rows_changed_emails(
+                model=Registrant,
+                columns=REGISTRANT_COLUMNS,
+                rows=list(rows.values()),
+                conflict=("webinar_id", "registrant_id"),
+                compare=(*REGISTRANT_COLUMNS[2:8], "answers"),
+            )
+            people_mark_dirty(portal=self.account.portal, emails=changed)
+            rows_upsert(
+                model=Registrant,
+                columns=REGISTRANT_COLUMNS,
+                rows=list(rows.values()),
+                conflict=("webinar_id", "registrant_id"),
+                update=REGISTRANT_COLUMNS[2:8] + ("last_seen_at", "answers"),
+            )
         self.report.pulled["registrants"] += len(page)
 
     def sessions_pull(self, webinar: Webinar) -> None:
@@ -483,14 +521,24 @@ class AccountPull:
         return str(best[1].get("occurrence_id") or ""), _int(best[1].get("duration")) or minutes
 
     def session_participants_pull(self, session: Session) -> None:
-        if session.end_time is None:
+        expected: int | None = None
+        now = timezone.now()
+        settling = session.end_time is not None and session.end_time + SETTLE <= now < session.end_time + SETTLE_COMPLETE
+        if session.end_time is None or settling:
+            # The report's details: the session's end, and (B2) how many participant rows
+            # the report holds, read again while the report may still be filling in.
             try:
                 details = self.client.report_webinar_get(session.uuid)
-                session.end_time = _dt(details.get("end_time"))
+                session.end_time = session.end_time or _dt(details.get("end_time"))
                 session.start_time = session.start_time or _dt(details.get("start_time"))
+                expected = _int(details.get("participants_count"))
             except (NotFound, Forbidden, BadRequest) as exc:
                 # §5: an unknown end means the scheduled duration is used.
                 logger.info("no report details for session %s: %s", session.uuid, exc)
+        if settling and expected is not None and ParticipantRow.objects.filter(session=session).count() >= expected:
+            # B2: the report holds no row we lack; it may still grow until it settles.
+            session.save(update_fields=["end_time", "start_time"])
+            return
         try:
             rows = self.client.report_webinar_participants_iter(session.uuid)
             first = next(rows, None)
@@ -510,7 +558,9 @@ class AccountPull:
             if session.start_time
             else None
         )
-        session.participants_complete = end is not None and end + SETTLE <= timezone.now()
+        # B2: reports lag; a session is complete once its report settled (rows Zoom adds
+        # later are read on every sync until then, when the report's count grows).
+        session.participants_complete = end is not None and end + SETTLE_COMPLETE <= now
         session.save(update_fields=["end_time", "start_time", "participants_complete"])
 
     def _participants_write(self, session: Session, page: list[dict[str, Any]]) -> None:
@@ -536,13 +586,39 @@ class AccountPull:
                 dt_db(join),
                 dt_db(_dt(item.get("leave_time"))),
             )
-        rows_upsert(
-            model=ParticipantRow,
-            columns=PARTICIPANT_COLUMNS,
-            rows=list(rows.values()),
-            conflict=("session_id", "row_key"),
-            update=PARTICIPANT_COLUMNS[2:],
-        )
+        with transaction.atomic():
+            # B2: who changed is marked in the same transaction as the change.
+            changed = rows_changed_emails(
+                model=ParticipantRow,
+                columns=PARTICIPANT_COLUMNS,
+                rows=list(rows.values()),
+                conflict=("session_id", "row_key"),
+                compare=PARTICIPANT_COLUMNS[2:],
+            )
+            # B5: a guest row found by registrant id changes that registrant's person.
+            guest_rows = [r for r in rows.values() if not r[2] and r[4]]
+            if guest_rows:
+                changed_ids = rows_changed_emails(
+                    model=ParticipantRow,
+                    columns=PARTICIPANT_COLUMNS,
+                    rows=guest_rows,
+                    conflict=("session_id", "row_key"),
+                    compare=PARTICIPANT_COLUMNS[2:],
+                    email="registrant_id",
+                )
+                changed |= set(
+                    Registrant.objects.filter(webinar_id=session.webinar_id, registrant_id__in=changed_ids)
+                    .exclude(email="")
+                    .values_list("email", flat=True)
+                )
+            people_mark_dirty(portal=self.account.portal, emails=changed)
+            rows_upsert(
+                model=ParticipantRow,
+                columns=PARTICIPANT_COLUMNS,
+                rows=list(rows.values()),
+                conflict=("session_id", "row_key"),
+                update=PARTICIPANT_COLUMNS[2:],
+            )
         self.report.pulled["participant_rows"] += len(page)
 
     # --- the whole account ---------------------------------------------------------------

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from connector.clients.factories import hubspot_client_for
 from connector.clients.hubspot import HubSpotClient
@@ -36,6 +37,7 @@ from connector.models import (
     OutboxStatus,
     PersonStats,
     Portal,
+    PortalSyncState,
     SkipReason,
     SyncRun,
 )
@@ -83,13 +85,56 @@ def portal_push(
     rules: SyncRules,
     progress: Callable[[str, int, int], None] | None = None,
     client: HubSpotClient | None = None,
+    emails: frozenset[str] | None = None,
+    recheck: bool = True,
 ) -> None:
-    """Push every person of the portal's PersonStats to HubSpot by every person-level rule."""
+    """Push the portal's PersonStats to HubSpot by every person-level rule: everyone, or
+    only `emails` (B2: the people who changed). `recheck` lists the HubSpot definitions and
+    account users again; otherwise those remembered from the last check are used (B2).
+    With nobody to push and nothing pending in the outbox, no HubSpot call is made."""
+    pending = OutboxItem.objects.filter(portal=portal, status=OutboxStatus.PENDING)
+    if emails is not None and not emails and not recheck and not pending.exists():
+        if portal.api_base and portal.sandbox_world_id:
+            from connector.services.sandbox_connect import sandbox_world_verify
+
+            sandbox_world_verify(portal=portal)  # a reset sandbox: never links read as R14 deletions
+        return  # B2: nothing changed, nothing to send
     client = client or push_client_for(portal)
     push = _PortalPush(
-        ctx=PushContext(portal=portal, client=client, report=report, rules=rules, run=run), progress=progress
+        ctx=PushContext(portal=portal, client=client, report=report, rules=rules, run=run),
+        progress=progress,
+        emails=emails,
+        recheck=recheck,
     )
     push.run()
+
+
+# What a person's link remembers, as the skip the report counts (B2: people not looked at
+# again in this run are still reported with the reason they were skipped for).
+LINK_SKIPS = {
+    ContactState.ACCOUNT_USER: SkipReason.ACCOUNT_USER,  # R12
+    ContactState.SECONDARY_EMAIL: SkipReason.SECONDARY_EMAIL,  # R13
+    ContactState.DELETED: SkipReason.DELETED_CONTACT,  # R14
+    ContactState.NOT_CREATED: SkipReason.INTERNAL_DOMAIN,  # R7
+}
+
+
+def link_skips_report(*, portal: Portal, report: SyncReport) -> None:
+    """Count the people skipped by a person-level rule as their links remember it (each
+    person once per run: those the push just resolved are already counted)."""
+    links = (
+        ContactLink.objects.filter(portal=portal, state__in=list(LINK_SKIPS))
+        .filter(email__in=PersonStats.objects.filter(portal=portal).values("email"))
+        .order_by("email")
+        .values_list("email", "state", "contact_id")
+    )
+    for email, state, contact_id in links.iterator(chunk_size=2000):
+        detail = ""
+        if state == ContactState.SECONDARY_EMAIL and contact_id:
+            detail = f"HubSpot contact {contact_id} holds this address as a secondary email (R13)"
+        elif state == ContactState.DELETED and contact_id:
+            detail = f"HubSpot contact {contact_id} was deleted (R14)"
+        report.skip(kind="person", reason=LINK_SKIPS[ContactState(state)], subject=email, detail=detail)
 
 
 def push_client_for(portal: Portal) -> HubSpotClient:
@@ -111,8 +156,17 @@ def push_client_for(portal: Portal) -> HubSpotClient:
 
 
 class _PortalPush:
-    def __init__(self, *, ctx: PushContext, progress: Callable[[str, int, int], None] | None) -> None:
+    def __init__(
+        self,
+        *,
+        ctx: PushContext,
+        progress: Callable[[str, int, int], None] | None,
+        emails: frozenset[str] | None = None,
+        recheck: bool = True,
+    ) -> None:
         self.ctx = ctx
+        self.emails = emails
+        self.recheck = recheck
         self.portal = ctx.portal
         self.progress = progress
         self.sinks = tuple(ctx.rules.event_sinks) or ("timeline",)
@@ -127,14 +181,16 @@ class _PortalPush:
     # --- the run ---------------------------------------------------------------------
 
     def run(self) -> None:
-        self.schema = hubspot_schema_ensure(client=self.ctx.client, event_sinks=self.sinks)
-        self.account_users = account_user_emails(client=self.ctx.client)
-        total = PersonStats.objects.filter(portal=self.portal).count()
+        self._schema_and_users()
+        people = PersonStats.objects.filter(portal=self.portal)
+        if self.emails is not None:
+            people = people.filter(email__in=self.emails)  # B2: only who changed
+        total = people.count()
         done = 0
         last_pk = 0
         self._report_progress(done, total)
         while True:
-            chunk = list(PersonStats.objects.filter(portal=self.portal, pk__gt=last_pk).order_by("pk")[:CHUNK])
+            chunk = list(people.filter(pk__gt=last_pk).order_by("pk")[:CHUNK])
             if not chunk:
                 break
             last_pk = chunk[-1].pk
@@ -146,6 +202,24 @@ class _PortalPush:
         self._archived_flush(force=True)
         self._contacts_flush(full_only=False)
         self._events_flush()
+
+    def _schema_and_users(self) -> None:
+        """The property group, properties and templates (created when missing) and the
+        account's users (R12): checked when `recheck`, else as remembered (B2)."""
+        state, _ = PortalSyncState.objects.get_or_create(portal=self.portal)
+        fingerprint = ",".join(sorted(self.sinks))
+        if not self.recheck and state.checked_at is not None and state.schema_fingerprint == fingerprint:
+            self.schema = HubSpotSchema(template_ids=dict(state.template_ids))
+            self.account_users = frozenset(state.account_users)
+            return
+        self.schema = hubspot_schema_ensure(client=self.ctx.client, event_sinks=self.sinks)
+        self.account_users = account_user_emails(client=self.ctx.client)
+        PortalSyncState.objects.filter(pk=state.pk).update(
+            schema_fingerprint=fingerprint,
+            template_ids=self.schema.template_ids,
+            account_users=sorted(self.account_users),
+            checked_at=timezone.now(),
+        )
 
     def _report_progress(self, done: int, total: int) -> None:
         if self.progress is not None:

@@ -34,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -172,9 +173,15 @@ def _recording_fetch(
         return recording  # a recording we sent events for stays (the events happened)
     report.pulled["recordings"] += 1
     share_url, transcript_url = fields if not reason else ("", "")  # R6/R9: keep no URL
-    recording, _ = Recording.objects.update_or_create(
-        session=session, defaults={"share_url": share_url, "transcript_url": transcript_url}
-    )
+    if recording is None or (recording.share_url, recording.transcript_url) != (share_url, transcript_url):
+        from connector.services.sync_requests import webinar_people_mark_dirty
+
+        with transaction.atomic():
+            recording, _ = Recording.objects.update_or_create(
+                session=session, defaults={"share_url": share_url, "transcript_url": transcript_url}
+            )
+            # B2: a new or changed recording reaches the people of its webinar.
+            webinar_people_mark_dirty(portal=account.portal, webinar_pks=[session.webinar_id])
     return recording
 
 

@@ -8,6 +8,8 @@ later see who was skipped and why.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils import timezone
@@ -123,6 +125,83 @@ class SyncReport:
             "api_calls": calls,
             "errors": list(self.errors),
         }
+
+
+@dataclass
+class StageCounts:
+    """What one stage of a run counted (the account pull, one webinar's pull), stored on its
+    SyncRunPart so the counts survive the worker; merged into the run's SyncReport at the end."""
+
+    webinars_synced: int = 0
+    pulled: dict[str, int] = field(default_factory=dict)
+    skips: list[list[str]] = field(default_factory=list)  # [kind, reason, subject, detail]
+    errors: list[str] = field(default_factory=list)
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "webinars_synced": self.webinars_synced,
+            "pulled": dict(self.pulled),
+            "skips": [list(s) for s in self.skips],
+            "errors": list(self.errors),
+            "api_calls": dict(self.api_calls),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> StageCounts:
+        data = data or {}
+        return cls(
+            webinars_synced=int(data.get("webinars_synced", 0)),
+            pulled={k: int(v) for k, v in (data.get("pulled") or {}).items()},
+            skips=[list(s) for s in data.get("skips") or []],
+            errors=[str(e) for e in data.get("errors") or []],
+            api_calls={k: int(v) for k, v in (data.get("api_calls") or {}).items()},
+        )
+
+    def merge(self, other: StageCounts) -> StageCounts:
+        """Both counts added up (a new object)."""
+        return StageCounts(
+            webinars_synced=self.webinars_synced + other.webinars_synced,
+            pulled=dict(Counter(self.pulled) + Counter(other.pulled)),
+            skips=self.skips + other.skips,
+            errors=self.errors + other.errors,
+            api_calls=dict(Counter(self.api_calls) + Counter(other.api_calls)),
+        )
+
+
+class CollectingReport(SyncReport):
+    """A stage's report: counts like SyncReport and keeps each skip, for the run's report
+    (which writes the SkipRecords, once) to replay at the end."""
+
+    def __init__(self, *, portal: Portal) -> None:
+        super().__init__(portal=portal, run=None)
+        self.skip_log: list[list[str]] = []
+
+    def skip(self, *, kind: str, reason: str, subject: str, detail: str = "") -> None:
+        seen = len(self._seen)
+        super().skip(kind=kind, reason=reason, subject=subject, detail=detail)
+        if len(self._seen) > seen:
+            self.skip_log.append([kind, str(reason), str(subject)[:300], detail[:500]])
+
+    def counts(self, *, api_calls: dict[str, int]) -> StageCounts:
+        return StageCounts(
+            webinars_synced=self.webinars_synced,
+            pulled={k: v for k, v in self.pulled.items()},
+            skips=list(self.skip_log),
+            errors=list(self.errors),
+            api_calls=dict(api_calls),
+        )
+
+
+def report_absorb(*, report: SyncReport, counts: StageCounts) -> None:
+    """Add a stage's counts to the run's report (skips recorded once each)."""
+    report.webinars_synced += counts.webinars_synced
+    for key, value in counts.pulled.items():
+        report.pulled[key] = report.pulled.get(key, 0) + value
+    for kind, reason, subject, detail in counts.skips:
+        report.skip(kind=kind, reason=reason, subject=subject, detail=detail)
+    for message in counts.errors:
+        report.error(message)
 
 
 def report_format(report: dict[str, Any]) -> str:

@@ -32,9 +32,11 @@ from connector import oauth_http
 from connector.models import (
     ConnectionStatus,
     ContactLink,
+    DirtyPerson,
     OutboxItem,
     PersonStats,
     Portal,
+    PortalSyncState,
     SyncLease,
     Webinar,
     ZoomAccount,
@@ -91,6 +93,9 @@ def portal_sync_state_reset(*, portal: Portal) -> SyncStateReset:
         webinars = Webinar.objects.filter(account__portal=portal).delete()[1].get("connector.Webinar", 0)
         users = ZoomUser.objects.filter(account__portal=portal).delete()[1].get("connector.ZoomUser", 0)
         SyncLease.objects.filter(portal=portal).delete()
+        # B2: what the pipeline remembers (HubSpot definitions, settings used, who changed).
+        PortalSyncState.objects.filter(portal=portal).delete()
+        DirtyPerson.objects.filter(portal=portal).delete()
     return SyncStateReset(contact_links=links, outbox_items=outbox, person_stats=stats,
                           webinars=webinars, zoom_users=users)
 

@@ -195,3 +195,18 @@ def people_mark_dirty(*, portal: Portal, emails: Iterable[str]) -> int:
         update_fields=["marked_at"],
     )
     return len(normalized)
+
+
+def webinar_people_mark_dirty(*, portal: Portal, webinar_pks: Iterable[int]) -> int:
+    """Mark every person of these webinars changed (registrants and attendees): their
+    verdict, what their events show, or their recording changed (B2)."""
+    from connector.models import ParticipantRow, Registrant
+
+    pks = sorted(set(webinar_pks))
+    if not pks:
+        return 0
+    emails = set(Registrant.objects.filter(webinar_id__in=pks).exclude(email="").values_list("email", flat=True))
+    emails |= set(
+        ParticipantRow.objects.filter(session__webinar_id__in=pks).exclude(email="").values_list("email", flat=True)
+    )
+    return people_mark_dirty(portal=portal, emails=emails)

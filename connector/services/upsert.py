@@ -10,6 +10,7 @@ Both backends speak the same ON CONFLICT dialect.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,3 +56,66 @@ def rows_upsert(
             placeholders = ", ".join(["%s"] * len(columns))
             sql = f"INSERT INTO {table} ({cols}) VALUES ({placeholders}) ON CONFLICT ({target}) {action}"  # noqa: S608
             cursor.executemany(sql, rows)
+
+
+def rows_changed_emails(
+    *,
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    conflict: Sequence[str],
+    compare: Sequence[str],
+    email: str = "email",
+) -> set[str]:
+    """The emails of `rows` that are new or differ from what the table holds in `compare`
+    (old and new email both, when the email changed). Call it before `rows_upsert`, in the
+    same transaction: B2's change tracking (one read per page, raw values in database form
+    so they compare equal to what `dt_db` makes)."""
+    if not rows:
+        return set()
+    qn = connection.ops.quote_name
+    index = {c: i for i, c in enumerate(columns)}
+    key_at = [index[c] for c in conflict]
+    cmp_at = [index[c] for c in compare]
+    email_at = index[email]
+    wanted = {tuple(r[i] for i in key_at): r for r in rows}
+    table = qn(model._meta.db_table)
+    select = ", ".join(qn(c) for c in [*conflict, *compare])
+    where, params = [], []
+    for n, column in enumerate(conflict):
+        values = sorted({k[n] for k in wanted}, key=str)
+        where.append(f"{qn(column)} IN ({', '.join(['%s'] * len(values))})")
+        params.extend(values)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM {table} WHERE {' AND '.join(where)}", params)  # noqa: S608
+        existing = {tuple(row[: len(conflict)]): tuple(row[len(conflict) :]) for row in cursor.fetchall()}
+    email_cmp = compare.index(email) if email in compare else None
+    changed: set[str] = set()
+    for key, row in wanted.items():
+        old = existing.get(key)
+        new = tuple(row[i] for i in cmp_at)
+        if old is None or tuple(_same(v) for v in old) != tuple(_same(v) for v in new):
+            changed.add(str(row[email_at] or ""))
+            if old is not None and email_cmp is not None:
+                changed.add(str(old[email_cmp] or ""))
+    changed.discard("")
+    return changed
+
+
+def _same(value: Any) -> Any:
+    """One form for values read back and values about to be written (datetimes as UTC text,
+    JSON as sorted text)."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.dumps(json.loads(value), sort_keys=True)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in " T":
+        return value.replace("T", " ")
+    return value

@@ -146,12 +146,11 @@ def test_fanout_failed_webinar_part_fails_the_run_and_frees_the_lease(sandbox, m
 
 
 def test_eager_celery_keeps_the_one_piece_sync(portal, monkeypatch):
-    """No broker (eager): portal_sync_task runs the whole sync in-process, no parts."""
+    """No broker (eager): portal_sync_task runs every stage in line (nothing launched)."""
     from connector.tasks import portal_sync_task
 
     synced = []
-    monkeypatch.setattr("connector.tasks.portal_sync", lambda **kw: synced.append(kw) or {})
+    monkeypatch.setattr("connector.tasks.pipeline_run", lambda **kw: synced.append(kw) or {})
     run = SyncRun.objects.create(portal=portal)
     portal_sync_task.apply(args=(portal.pk, run.pk)).get()
-    assert [kw["run"] for kw in synced] == [run]
-    assert not SyncRunPart.objects.filter(sync_run=run).exists()
+    assert [(kw["run"], kw["launch"]) for kw in synced] == [(run, None)]

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from connector.models import SyncLease, SyncRun, SyncRunStatus
-from connector.services import sync as sync_service
+from connector.services import pipeline as pipeline_service
 from connector.services.sync import (
     SyncAlreadyRunning,
     portal_sync,
@@ -45,7 +45,7 @@ def test_portal_sync_refused_while_another_holds_the_lease(portal, monkeypatch):
 
     ZoomAccount.objects.create(portal=portal, account_id="zacc_main", auth_type="s2s")
     pulled = []
-    monkeypatch.setattr(sync_service, "account_pull", lambda **kw: pulled.append(kw["account"]))
+    monkeypatch.setattr(pipeline_service.pull, "account_level_pull", lambda **kw: pulled.append(kw["account"]) or [])
     first_run = SyncRun.objects.create(portal=portal)
     sync_lease_acquire(portal=portal, owner="first-worker", run=first_run)
     second_run = SyncRun.objects.create(portal=portal)
@@ -72,7 +72,7 @@ def test_failed_sync_marks_run_and_releases_lease(portal, monkeypatch):
     def boom(**kwargs):
         raise RuntimeError("crash in the middle")
 
-    monkeypatch.setattr(sync_service, "account_pull", boom)
+    monkeypatch.setattr(pipeline_service.pull, "account_level_pull", boom)
     run = SyncRun.objects.create(portal=portal)
     with pytest.raises(RuntimeError):
         portal_sync(portal=portal, run=run)
@@ -81,14 +81,15 @@ def test_failed_sync_marks_run_and_releases_lease(portal, monkeypatch):
     assert SyncLease.objects.get(portal=portal).owner == ""
 
 
-def test_task_marks_run_not_started_when_lease_held(portal, monkeypatch):
+def test_b2_task_leaves_run_queued_when_lease_held(portal, monkeypatch):
+    """B2: a sync that could not start yet is not a failure: the run stays queued."""
     from connector.tasks import portal_sync_task
 
     run = SyncRun.objects.create(portal=portal)
     sync_lease_acquire(portal=portal, owner="other", run=None)
     assert portal_sync_task.apply(args=(portal.pk, run.pk)).get() is None
     run.refresh_from_db()
-    assert run.status == SyncRunStatus.FAILED and "already running" in run.error
+    assert run.status == SyncRunStatus.QUEUED and run.error == ""
 
 
 def test_beat_entry_exists_after_migrate(db):
@@ -111,14 +112,14 @@ def test_sync_all_task_queues_every_active_portal(portal, monkeypatch, django_ca
 
     Portal.objects.create(hub_id=2, status="uninstalled")
     synced = []
-    monkeypatch.setattr("connector.tasks.portal_sync", lambda **kw: synced.append(kw) or {})
+    monkeypatch.setattr("connector.tasks.pipeline_run", lambda **kw: synced.append(kw) or {})
     with django_capture_on_commit_callbacks(execute=True):
         run_ids = portal_sync_all_task.apply().get()
     assert len(run_ids) == 1
     run = SyncRun.objects.get(pk=run_ids[0])
     assert run.trigger == "beat" and run.portal == portal
     # No broker in tests: the queued task ran in-process once the transaction committed.
-    assert [(kw["portal"], kw["run"]) for kw in synced] == [(portal, run)]
+    assert [(kw["run"].portal, kw["run"]) for kw in synced] == [(portal, run)]
 
 
 def test_transient_api_error_propagates_so_the_task_retries(portal, monkeypatch):
@@ -131,7 +132,7 @@ def test_transient_api_error_propagates_so_the_task_retries(portal, monkeypatch)
     def down(**kwargs):
         raise ServerError("GET /users HTTP 503", status=503)
 
-    monkeypatch.setattr(sync_service, "account_pull", down)
+    monkeypatch.setattr(pipeline_service.pull, "account_level_pull", down)
     run = SyncRun.objects.create(portal=portal)
     with pytest.raises(ServerError):
         portal_sync(portal=portal, run=run)
@@ -154,8 +155,29 @@ def test_one_account_failing_for_good_is_reported_and_the_others_sync(portal, mo
         if kwargs["account"].account_id == "zacc_gone":
             raise NotFound("account does not exist", status=404, code=1001)
         pulled.append(kwargs["account"].account_id)
+        return []
 
-    monkeypatch.setattr(sync_service, "account_pull", pull)
+    monkeypatch.setattr(pipeline_service.pull, "account_level_pull", pull)
     report = portal_sync(portal=portal, pull_only=True)
     assert pulled == ["zacc_ok"]
     assert len(report["errors"]) == 1 and "zacc_gone" in report["errors"][0]
+
+
+def test_b2_nightly_full_reconciliation_beat_entry(db):
+    import json
+
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="zoomsync: nightly full reconciliation")
+    assert task.task == "connector.tasks.portal_sync_all_task" and task.enabled
+    assert json.loads(task.kwargs) == {"full": True}
+    assert (task.crontab.hour, task.crontab.minute) == ("3", "30")
+
+
+def test_b2_full_beat_asks_for_a_full_sync(portal, monkeypatch):
+    from connector.services import sync_requests
+    from connector.tasks import portal_sync_all_task
+
+    monkeypatch.setattr(sync_requests, "_enqueue", lambda run: None)
+    [run_id] = portal_sync_all_task.apply(kwargs={"full": True}).get()
+    assert SyncRun.objects.get(pk=run_id).full

@@ -313,3 +313,21 @@ def test_empty_batches_spend_no_api_call(hubspot, mocked):
     assert hubspot.contacts_batch_create([]) == BatchResult()
     assert hubspot.timeline_events_batch_create([]) == BatchResult()
     assert len(mocked.calls) == 0
+
+
+def test_b2_limiter_follows_the_rate_limit_headers(mocked):
+    """The limiter paces at what HubSpot announces (110 / 10 s here), a little under it,
+    instead of the configured default; the search API keeps its own limit."""
+    from connector.clients.ratelimit import InProcessLimiter, Rate
+
+    limiter = InProcessLimiter(lambda key: Rate(100, 10.0), sleep=lambda s: None)
+    client = HubSpotClient(base_url=HUBSPOT, token_provider=lambda: "t", limiter=limiter, limiter_key="hubspot:62515")
+    headers = {
+        "X-HubSpot-RateLimit-Max": "110",
+        "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+        "X-HubSpot-RateLimit-Remaining": "90",
+    }
+    mocked.get(f"{CONTACTS}/1", json={}, headers=headers)
+    client.contact_get("1")
+    assert limiter.learned == {"hubspot:62515": Rate(107, 10.0)}
+    assert abs(limiter.learned["hubspot:62515"].interval - 10.0 / 107) < 1e-9

@@ -1,0 +1,96 @@
+"""B2 through a real Celery worker (marked `services`: PostgreSQL, Redis): the same task
+delivered five times and five requests at once make one run do the work, none FAILED; a run
+whose worker died mid-way is taken over by its redelivered task and finishes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from connector.models import SyncLease, SyncRun, SyncRunPart, SyncRunStatus
+from connector.services import sync_fanout
+from connector.services.sync_requests import RUN_STALE_AFTER, sync_request
+from tests.connector.test_fanout_worker import _connect_demo, fanout_worker  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.services
+
+
+def _settled(portal, worker, seconds=180):
+    """Wait until no run of the portal is queued or running."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not SyncRun.objects.filter(portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING]).exists():
+            return
+        assert worker.poll() is None, "the worker died"
+        time.sleep(0.5)
+    raise AssertionError("runs still under way: " + repr(list(SyncRun.objects.filter(portal=portal).values("pk", "status", "phase"))))
+
+
+def test_b2_same_task_delivered_five_times_one_run_does_the_work(sandbox, fanout_worker):  # noqa: F811
+    from connector.tasks import portal_sync_task
+
+    portal = _connect_demo(sandbox)
+    run = SyncRun.objects.create(portal=portal, trigger="manual")
+    for _ in range(5):
+        portal_sync_task.apply_async(args=(portal.pk, run.pk, False))
+    _settled(portal, fanout_worker)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.SUCCEEDED, run.error
+    assert SyncRun.objects.filter(portal=portal).count() == 1
+    parts = SyncRunPart.objects.filter(sync_run=run, webinar__isnull=False)
+    assert parts.count() == 8 and all(parts.values_list("done", flat=True))
+    assert run.report["people"]["contacts_created"] == 8
+    assert SyncLease.objects.get(portal=portal).owner == ""
+
+
+def test_b2_five_requests_at_once_one_run_none_failed(sandbox, fanout_worker):  # noqa: F811
+    portal = _connect_demo(sandbox)
+    runs: list[int] = []
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            runs.append(sync_request(portal=portal, source="manual").pk)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(runs)) == 1
+    _settled(portal, fanout_worker)
+    assert not SyncRun.objects.filter(portal=portal, status=SyncRunStatus.FAILED).exists()
+    assert SyncRun.objects.filter(portal=portal).count() == 1
+    assert SyncRun.objects.get(pk=runs[0]).status == SyncRunStatus.SUCCEEDED
+
+
+def test_b2_run_of_a_dead_worker_is_taken_over_and_finishes(sandbox, fanout_worker):  # noqa: F811
+    from connector.tasks import portal_sync_task
+
+    portal = _connect_demo(sandbox)
+    run = SyncRun.objects.create(portal=portal, trigger="manual")
+    # A worker pulled the account level, then died: no heartbeat since, its lease expired.
+    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    assert webinar_pks
+    stale = timezone.now() - RUN_STALE_AFTER - timedelta(seconds=5)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    SyncLease.objects.filter(portal=portal).update(expires_at=stale)
+    dead_owner = SyncRun.objects.get(pk=run.pk).owner
+    # Its message, delivered again (the broker restores unacknowledged messages).
+    portal_sync_task.apply_async(args=(portal.pk, run.pk, False))
+    _settled(portal, fanout_worker)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.SUCCEEDED
+    assert run.owner != dead_owner and "taken over" in run.error
+    assert run.report["people"]["contacts_created"] == 8
+    assert SyncLease.objects.get(portal=portal).owner == ""
