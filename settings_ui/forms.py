@@ -9,6 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.forms.utils import ErrorDict
 
 from connector.models import SyncMode
 from connector.services.sync_settings import EVENT_SINKS, domain_normalize, email_normalize
@@ -72,13 +73,13 @@ class DomainListField(forms.CharField):
 
 
 class GlobalSettingsForm(forms.Form):
-    """R4–R7: sync webinar data for none/all/selected users; host, recording, contact exclusions."""
+    """R4, R5, R6, R7: sync webinar data for none/all/selected users; host, recording, contact exclusions."""
 
     sync_mode = forms.ChoiceField(
         label="Sync webinar data",
         choices=SyncMode.choices,
         widget=forms.RadioSelect,
-        help_text="Whose webinars are synced: no Zoom users, all of them, or only the users selected below (R4).",
+        help_text="Whose webinars are synced: no Zoom users, all of them, or only the users selected below.",  # R4
     )
     selected_users = forms.MultipleChoiceField(
         label="Selected Zoom users", required=False, widget=forms.CheckboxSelectMultiple,
@@ -91,7 +92,7 @@ class GlobalSettingsForm(forms.Form):
     )
     excluded_host_domains = DomainListField(
         label="Exclusions: host email domains",
-        help_text="Webinars hosted by users with an email at these domains are not synced (R5). One per line.",
+        help_text="Webinars hosted by users with an email at these domains are not synced. One per line.",  # R5
     )
     excluded_recording_domains_picked = forms.MultipleChoiceField(
         label="Recording exclusions: your Zoom users' domains",
@@ -100,11 +101,11 @@ class GlobalSettingsForm(forms.Form):
     )
     excluded_recording_domains = DomainListField(
         label="Recording exclusions: other domains",
-        help_text="Recordings of users with these email domains are not synced (R6). One per line.",
+        help_text="Recordings of users with these email domains are not synced. One per line.",  # R6
     )
     excluded_contact_domains = DomainListField(
         label="Contact exclusions: your company's own domains",
-        help_text="People with an email at these domains are not created as new contacts (R7): your employees.",
+        help_text="People with an email at these domains are not created as new contacts: your employees.",  # R7
     )
 
     def __init__(
@@ -168,12 +169,12 @@ class UserSettingsForm(forms.Form):
     sync_new_webinars_by_default = forms.BooleanField(
         label="Sync data from newly scheduled webinars by default",
         required=False,
-        help_text="A webinar this user schedules later is synced without anyone ticking it (R8).",
+        help_text="A webinar this user schedules later is synced without anyone ticking it.",  # R8
     )
     sync_recordings = forms.BooleanField(
         label="Sync this user's webinar recordings and transcripts",
         required=False,
-        help_text="Adds a 'Zoom: Recording available' event for attendees and registrants (R9, R20).",
+        help_text="Adds a 'Zoom: Recording available' event for attendees and registrants.",  # R9 R20
     )
 
     def __init__(self, *args: Any, webinar_rows: list[Any], **kwargs: Any) -> None:
@@ -197,7 +198,7 @@ class UserSettingsForm(forms.Form):
         for row in self.webinar_rows:
             name = f"webinar_{row.webinar.webinar_id}"
             if not row.syncable and data.get(name):
-                self.add_error(name, "Zoom Event webinars cannot be synced (R2).")
+                self.add_error(name, "Webinars of Zoom Events cannot be synced.")  # R2
         return data
 
     def changes(self, *, email: str, explicit: set[str]) -> dict[str, Any]:
@@ -243,7 +244,25 @@ class SettingsImportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "mono"}),
     )
 
-    MAX_BYTES = 1_000_000
+    # The export of 60,000 domains is about 2 MB: the import takes what the export produces.
+    # DATA_UPLOAD_MAX_MEMORY_SIZE is above this, so a paste over it still reaches this form.
+    MAX_BYTES = 10_000_000
+
+    @classmethod
+    def refused(cls, message: str) -> SettingsImportForm:
+        """A form for a request whose body could not be read at all: only the message."""
+        form = cls(data={})
+        form.cleaned_data = {}
+        form._errors = ErrorDict()  # type: ignore[attr-defined]  # set by full_clean() otherwise
+        form.add_error(None, message)
+        return form
+
+    @classmethod
+    def too_large_message(cls) -> str:
+        return (
+            f"The document is larger than {cls.MAX_BYTES // 1_000_000} MB, more than a settings document "
+            "can be. Check that you chose the right file."
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -251,7 +270,7 @@ class SettingsImportForm(forms.Form):
         upload = data.get("file")
         if upload is not None:
             if upload.size > self.MAX_BYTES:
-                raise ValidationError("The file is larger than 1 MB; a settings document is much smaller.")
+                raise ValidationError(self.too_large_message())
             try:
                 text = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError as exc:
@@ -262,6 +281,8 @@ class SettingsImportForm(forms.Form):
             self.data = kept
         if not text.strip():
             raise ValidationError("Choose a file or paste a settings document.")
+        if len(text.encode("utf-8")) > self.MAX_BYTES:
+            raise ValidationError(self.too_large_message())
         try:
             data["parsed"] = json.loads(text)
         except json.JSONDecodeError as exc:

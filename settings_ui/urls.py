@@ -1,10 +1,13 @@
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic.base import RedirectView
 
 from settings_ui import views
 
 app_name = "settings_ui"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", RedirectView.as_view(url=static("settings_ui/favicon.svg"), permanent=True)),
     path("portals/<int:hub_id>/", views.dashboard, name="dashboard"),
     path("portals/<int:hub_id>/connections/", views.connections, name="connections"),
     path("portals/<int:hub_id>/settings/", views.global_settings, name="global-settings"),

@@ -123,6 +123,10 @@ def main() -> int:
         _registration_show(portal=portal, server=server)
         if report["errors"] or again["errors"]:
             _say("The demo sync reported errors (above).")
+        _say()
+        from zoomsync.demo_live import demo_live
+
+        demo_live(server=server, say=_say)
     finally:
         server.stop()
     _say(f"Done in {time.monotonic() - started:.1f} s.")

@@ -14,6 +14,7 @@ import pytest
 import responses
 from django.utils import timezone
 
+from connector.request_body import API_BODY_LIMIT
 from tests.workflows.conftest import HUB_ID, ZOOM_BASE, action_body, zoom_account_create
 from workflows.models import ActionExecution, ExecutionStatus, RegistrantAddAttempt
 from workflows.selectors import workflow_registrations_for_portal
@@ -322,7 +323,7 @@ def test_hub_id_recorded_for_unknown_portal(post_action, db):
 
 def test_oversized_body_is_refused_before_anything_happens(post_action, hub_portal):
     body = action_body()
-    body["padding"] = "x" * (3 * 1024 * 1024)  # above Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE
+    body["padding"] = "x" * (API_BODY_LIMIT + 1)  # above the endpoint's own limit
     response = post_action(body)
     assert response.status_code == 413
     assert not ActionExecution.objects.exists()

@@ -33,3 +33,5 @@ def test_demo_runs_and_exits_zero(tmp_path):
     assert "Guests found again by their registration: 1" in out
     assert "answers sent: org = 'Doe Industries', Team size = '11-50'" in out
     assert "  SUCCESS: registrant " in out
+    # Real time: each live act reached HubSpot through its webhook (B1, B3).
+    assert "Live changes" in out and out.count("in HubSpot after") == 4 and "NOT in HubSpot" not in out
