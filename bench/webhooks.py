@@ -87,13 +87,14 @@ def _env(web_port: int) -> dict[str, str]:
 
     env = dict(os.environ)
     env.update({
-        "DEBUG": "0",
+        "DEBUG": "1",  # the sandbox app (needed for sandbox connections) requires it
         "SECRET_KEY": "bench-secret-key-not-for-production-0123456789",
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
         "CELERY_BROKER_URL": REDIS,
         "REDIS_URL": REDIS,
-        "ZOOMSYNC_SANDBOX": "0",
+        # Connections keep their sandbox base URLs only while the sandbox app is mounted.
+        "ZOOMSYNC_SANDBOX": "1",
         "ZOOMSYNC_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
         "ZOOM_WEBHOOK_SECRET_TOKEN": ZOOM_SECRET,
         "HUBSPOT_CLIENT_SECRET": HUBSPOT_SECRET,
