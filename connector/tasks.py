@@ -79,7 +79,8 @@ def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool 
         logger.info("portal %s is gone or not connected: nothing to sync", portal_id)
         if sync_run_id is not None:
             SyncRun.objects.filter(pk=sync_run_id).update(
-                status=SyncRunStatus.FAILED, error="portal not connected", finished_at=timezone.now()
+                status=SyncRunStatus.FAILED, error="portal not connected", error_code="not_connected",
+                finished_at=timezone.now(),
             )
         return None
     run = SyncRun.objects.filter(pk=sync_run_id, portal=portal).first() if sync_run_id else None
@@ -94,7 +95,8 @@ def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool 
         logger.info("%s", exc)
         if run is not None:
             SyncRun.objects.filter(pk=run.pk).update(
-                status=SyncRunStatus.FAILED, error=f"not started: {exc}", finished_at=timezone.now()
+                status=SyncRunStatus.FAILED, error=f"not started: {exc}", error_code="already_running",
+                finished_at=timezone.now(),
             )
         return None
 

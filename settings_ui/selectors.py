@@ -417,6 +417,10 @@ ERROR_HELP: dict[str, tuple[str, str]] = {
         "The sync ran longer than it is allowed to.",
         "Press Sync now: the next sync goes on from where this one stopped.",
     ),
+    "not_connected": (
+        "The HubSpot portal is not connected (it was uninstalled or its connection broke).",
+        "Reconnect HubSpot under Connections, then press Sync now.",
+    ),
     "internal": (
         "zoomsync stopped because of an internal error.",
         "Press Sync now. If it fails again, contact your zoomsync administrator with this run's number.",
