@@ -5,6 +5,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zoomsync.settings")
+    if sys.argv[1:2] == ["sandbox"]:
+        # `manage.py sandbox serve` mounts the sandbox app itself (unless told otherwise).
+        os.environ.setdefault("ZOOMSYNC_SANDBOX", "1")
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 

@@ -31,6 +31,8 @@ def main() -> int:
     parser.add_argument("--password", required=True)
     parser.add_argument("--hub-id", type=int, required=True)
     parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--expect-created", type=int, default=None,
+                        help="the run must have created exactly this many contacts")
     args = parser.parse_args()
     base = args.url.rstrip("/")
     session = requests.Session()
@@ -75,11 +77,19 @@ def main() -> int:
     print(f"run {run_id}: {progress['status']}; {progress.get('summary')}")
     if progress["status"] != "succeeded" or progress.get("errors"):
         raise SystemExit(f"run {run_id} did not succeed: {progress}")
+    created = (progress.get("summary") or {}).get("contacts_created")
+    if args.expect_created is not None and created != args.expect_created:
+        raise SystemExit(f"run {run_id} created {created} contacts, expected {args.expect_created}")
 
+    # The run happened in a worker process: the web's /metrics must still count it.
     metrics = session.get(f"{base}/metrics", timeout=10)
-    if metrics.status_code != 200 or "zoomsync_sync_duration_seconds" not in metrics.text:
-        raise SystemExit(f"/metrics: HTTP {metrics.status_code} without zoomsync_sync_duration_seconds")
-    print("metrics: ok")
+    wanted = {"zoomsync_sync_duration_seconds_count": 'status="succeeded"',
+              "zoomsync_api_calls_total": 'provider="zoom"'}
+    for name, labels in wanted.items():
+        match = re.search(rf"^{name}\{{{labels}\}} (\S+)$", metrics.text, flags=re.M)
+        if metrics.status_code != 200 or not match or float(match.group(1)) < 1:
+            raise SystemExit(f"/metrics (HTTP {metrics.status_code}) has no {name}{{{labels}}} >= 1")
+    print("metrics: the worker's sync and API calls are counted")
     return 0
 
 

@@ -145,3 +145,20 @@ def scenario_generate(
         "zoom": {"accounts": [{"account_id": "zacc_main", "business_unit_id": "0",
                                "users": users, "webinars": webinar_list}]},
     }
+
+
+def scenario_generate_portals(*, portals: int, seed: int = 1, **options: Any) -> dict[str, Any]:
+    """`portals` HubSpot portals in one scenario (ids 62515, 62516, ...), each with its own Zoom
+    account (`zacc_<portal id>`) and its own generated webinars (seed + i), for load tests of
+    many portals against one sandbox process."""
+    if portals < 1:
+        raise ValueError("portals must be at least 1")
+    out = []
+    for i in range(portals):
+        one = scenario_generate(seed=seed + i, **options)
+        portal_id = 62515 + i
+        one["hubspot"]["portal_id"] = portal_id
+        for account in one["zoom"]["accounts"]:
+            account["account_id"] = f"zacc_{portal_id}"
+        out.append(one)
+    return out[0] if portals == 1 else {"portals": out}

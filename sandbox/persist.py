@@ -112,7 +112,10 @@ class StateKeeper:
         return True
 
     def start(self) -> None:
-        self.save_if_changed()
+        try:
+            self.save_if_changed()
+        except Exception:  # serve anyway; the loop logs again if it keeps failing
+            logger.exception("sandbox state file %s: save failed", self.path)
         self._thread = threading.Thread(target=self._loop, name="sandbox-state-file", daemon=True)
         self._thread.start()
 

@@ -91,12 +91,13 @@ class SandboxState:
     # --- the routed portal ----------------------------------------------------------------
 
     def portal(self, portal_id: int | None = None) -> PortalWorld:
-        """The portal `portal_id`, else the routed one, else the first (KeyError if unknown)."""
-        if portal_id is None:
-            portal_id = _routed.get()
-        if portal_id is None:
-            portal_id = self.primary_portal_id
-        return self.portals[portal_id]
+        """The portal `portal_id` (KeyError if unknown), else the routed one, else the first
+        (also when the routed portal is not in this world: a load under a prefix replaced it)."""
+        if portal_id is not None:
+            return self.portals[portal_id]
+        routed = _routed.get()
+        return self.portals.get(routed if routed is not None else self.primary_portal_id) or \
+            self.portals[self.primary_portal_id]
 
     def portal_for_token(self, token: str) -> int | None:
         """The portal that issued this HubSpot access or refresh token (None: unknown)."""
@@ -179,7 +180,9 @@ def load(scenario: dict[str, Any] | str) -> SandboxState:
         if old is not None:
             with old.lock:
                 for portal_id, world in new.portals.items():
-                    before = old.portals.get(portal_id)
+                    # The first portal adopts from the first (as with one portal per sandbox).
+                    before = old.portals.get(portal_id) or (
+                        old.portal(old.primary_portal_id) if portal_id == new.primary_portal_id else None)
                     if before is None:
                         continue
                     world.zoom.adopt_tokens(before.zoom)

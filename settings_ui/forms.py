@@ -304,3 +304,44 @@ class SettingsImportForm(forms.Form):
         except json.JSONDecodeError as exc:
             raise ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
         return data
+
+
+class RegistrationQuestionsForm(forms.Form):
+    """B6: one contact property per Zoom registration question (blank = not mapped), and
+    whether registrants' answers are written to contacts. The question keys travel as hidden
+    fields, so saving needs no call to Zoom; the settings document validates them."""
+
+    MAX_QUESTIONS = 500
+
+    registration_answers_to_contacts = forms.BooleanField(
+        label="Write registrants' answers to these contact properties",
+        help_text="Only where the contact has no value yet; an existing value is never overwritten.",
+        required=False,
+    )
+
+    def __init__(self, *args: Any, keys: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keys = keys[: self.MAX_QUESTIONS]
+        for i, key in enumerate(self.keys):
+            self.fields[f"key_{i}"] = forms.CharField(widget=forms.HiddenInput, initial=key, max_length=400)
+            self.fields[f"property_{i}"] = forms.CharField(required=False, max_length=100)
+
+    @classmethod
+    def posted_keys(cls, data: Any) -> list[str]:
+        try:
+            count = min(int(data.get("count", 0)), cls.MAX_QUESTIONS)
+        except (TypeError, ValueError):
+            count = 0
+        return [str(data.get(f"key_{i}", "")) for i in range(max(count, 0))]
+
+    def changes(self) -> dict[str, Any]:
+        fields: dict[str, str] = {}
+        for i in range(len(self.keys)):
+            prop = (self.cleaned_data.get(f"property_{i}") or "").strip()
+            key = (self.cleaned_data.get(f"key_{i}") or "").strip()
+            if prop and key:
+                fields[key] = prop
+        return {
+            "registration_fields": fields,
+            "registration_answers_to_contacts": bool(self.cleaned_data.get("registration_answers_to_contacts")),
+        }

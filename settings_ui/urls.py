@@ -14,6 +14,9 @@ urlpatterns = [
     path("portals/<int:hub_id>/users/", views.zoom_users, name="zoom-users"),
     path("portals/<int:hub_id>/users/<path:email>/", views.zoom_user_detail, name="zoom-user"),  # an email may hold "/"
     path("portals/<int:hub_id>/event-sinks/", views.event_sinks, name="event-sinks"),
+    path(
+        "portals/<int:hub_id>/registration-questions/", views.registration_questions, name="registration-questions"
+    ),
     path("portals/<int:hub_id>/settings/export.json", views.settings_export, name="export"),
     path("portals/<int:hub_id>/settings/import/", views.settings_import, name="import"),
     path("portals/<int:hub_id>/audit/", views.audit_log, name="audit-log"),

@@ -18,11 +18,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from connector.models import Portal
 from connector.selectors import portals_for_user, sync_rules_get, zoom_user_domains
+from connector.services.registration_questions import (
+    question_label,
+    registration_questions_overview,
+)
 from connector.services.sync_settings import email_normalize
 from settings_ui import charts, selectors, services
 from settings_ui.forms import (
     EventSinksForm,
     GlobalSettingsForm,
+    RegistrationQuestionsForm,
     SettingsImportForm,
     UserSettingsForm,
 )
@@ -184,6 +189,54 @@ def event_sinks(request: HttpRequest, portal: Portal) -> HttpResponse:
     else:
         form = EventSinksForm(initial={"event_sinks": selectors.settings_document_get(portal=portal)["event_sinks"]})
     return render(request, "settings_ui/event_sinks.html", _ctx(request, portal, "sinks", form=form))
+
+
+def _question_error(message: str) -> str:
+    """A settings error about one mapping entry, in the question's own words."""
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith("registration_fields."):
+        return f"{question_label(head.removeprefix('registration_fields.'))}: {rest}"
+    return message.removeprefix("registration_fields: ")
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def registration_questions(request: HttpRequest, portal: Portal) -> HttpResponse:
+    """B6: map Zoom registration questions to HubSpot contact properties."""
+    if request.method == "POST":
+        form = RegistrationQuestionsForm(request.POST, keys=RegistrationQuestionsForm.posted_keys(request.POST))
+        if form.is_valid():
+            try:
+                services.settings_update(
+                    portal=portal, user=request.user, changes=form.changes(), source="registration questions"
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, _question_error(message))
+            else:
+                messages.success(request, "Registration questions saved.")
+                return redirect("settings_ui:registration-questions", hub_id=portal.hub_id)
+    overview = registration_questions_overview(portal=portal)
+    if request.method != "POST":
+        initial: dict[str, Any] = {
+            "registration_answers_to_contacts": selectors.settings_document_get(portal=portal).get(
+                "registration_answers_to_contacts", False
+            )
+        }
+        for i, row in enumerate(overview.rows):
+            initial[f"key_{i}"], initial[f"property_{i}"] = row.key, row.mapped_to
+        form = RegistrationQuestionsForm(initial=initial, keys=[r.key for r in overview.rows])
+    posted = form.data if form.is_bound else {}
+    rows = [
+        {"row": row, "index": i, "chosen": posted.get(f"property_{i}", row.mapped_to) if posted else row.mapped_to}
+        for i, row in enumerate(overview.rows)
+    ]
+    return render(
+        request,
+        "settings_ui/registration_questions.html",
+        _ctx(request, portal, "questions", form=form, rows=rows, properties=overview.properties,
+             problems=overview.problems),
+    )
 
 
 @portal_view

@@ -101,10 +101,31 @@ def _task_prerun(task_id: str | None = None, task: Any = None, args: Any = None,
             field = _TASK_ARGUMENTS.get(name)
             if field and value is not None and not isinstance(value, dict | list):
                 ids[field] = value
+        ids.update(_ids_from_rows(run_pk=ids.get("run_id"), webinar_pk=bound.arguments.get("webinar_pk")))
     except (TypeError, ValueError, AttributeError):
         pass
     if task_id:
         _task_tokens[task_id] = _context.set({**_context.get(), **ids})
+
+
+def _ids_from_rows(*, run_pk: Any, webinar_pk: Any) -> dict[str, Any]:
+    """The hub id of a run's portal, the Zoom account of a webinar (fan-out tasks carry
+    only row ids). Never fails the task: a lookup error leaves the ids out."""
+    ids: dict[str, Any] = {}
+    try:
+        from connector.models import SyncRun, Webinar
+
+        if isinstance(run_pk, int):
+            hub_id = SyncRun.objects.filter(pk=run_pk).values_list("portal__hub_id", flat=True).first()
+            if hub_id is not None:
+                ids["portal_id"] = hub_id
+        if isinstance(webinar_pk, int):
+            account = Webinar.objects.filter(pk=webinar_pk).values_list("account__account_id", flat=True).first()
+            if account is not None:
+                ids["account_id"] = account
+    except Exception:  # noqa: BLE001 - logging context is best effort
+        return {}
+    return ids
 
 
 def _task_postrun(task_id: str | None = None, **_: Any) -> None:

@@ -73,11 +73,11 @@ def test_two_portals_with_one_portal_id_are_refused(sandbox):
 
 @pytest.mark.slow
 def test_a_scenario_over_django_body_limit_loads_through_the_control_api(sandbox):
-    from django.conf import settings
+    from django.conf import global_settings
 
     data = scenario_generate(webinars=5, registrants=10_000, seed=4)
     body = json.dumps(data).encode()
-    assert len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # 2.5 MB
+    assert len(body) > global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # Django's 2.5 MB
     response = requests.post(f"{sandbox.url}/_sandbox/scenario", data=body, timeout=120,
                              headers={"Content-Type": "application/json"})
     assert response.status_code == 200, response.text[:300]
@@ -169,3 +169,14 @@ def test_a_broken_state_file_is_a_clear_error(tmp_path):
                             text=True, timeout=60)
     assert result.returncode != 0
     assert "not a sandbox state file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_generate_many_portals_loads_and_serves_each(sandbox):
+    from sandbox.generate import scenario_generate_portals
+
+    data = scenario_generate_portals(portals=3, webinars=1, registrants=5, seed=9)
+    assert [p["hubspot"]["portal_id"] for p in data["portals"]] == [62515, 62516, 62517]
+    assert sandbox.load(data)["portals"] == [62515, 62516, 62517]
+    state = requests.get(f"{sandbox.url}/p/62517/_sandbox/state", params={"view": "accounts"}, timeout=10).json()
+    assert [a["account_id"] for a in state["zoom"]["accounts"]] == ["zacc_62517"]
+    assert scenario_generate_portals(portals=1, webinars=1, registrants=2)["hubspot"]["portal_id"] == 62515

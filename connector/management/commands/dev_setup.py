@@ -45,6 +45,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the sandbox")
         parser.add_argument("--username", default="admin")
         parser.add_argument("--password", default="", help="default: generated once into .dev/admin-password")
+        parser.add_argument("--password-file", default=str(Path(settings.BASE_DIR) / ".dev" / "admin-password"))
         parser.add_argument("--app-url", default="", help="the URL printed (default: ZOOMSYNC_PUBLIC_URL)")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -64,7 +65,7 @@ class Command(BaseCommand):
             except SandboxConnectError as exc:
                 raise CommandError(f"portal {portal_id}: {exc}") from exc
 
-        password = options["password"] or _password_from_file(Path(settings.BASE_DIR) / ".dev" / "admin-password")
+        password = options["password"] or _password_from_file(Path(options["password_file"]))
         user_model = get_user_model()
         user = user_model.objects.filter(username=options["username"]).first()
         if user is None:

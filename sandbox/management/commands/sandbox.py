@@ -60,6 +60,8 @@ class Command(BaseCommand):
         gen.add_argument("--rejoin-rate", type=_rate, default=0.1)
         gen.add_argument("--guest-rate", type=_rate, default=0.05)
         gen.add_argument("--seed", type=int, default=1)
+        gen.add_argument("--portals", type=int, default=1,
+                         help="HubSpot portals (each its own Zoom account and webinars; ids 62515, 62516, ...)")
         gen.add_argument("--people", type=int, default=None,
                          help="distinct people (default: one per registration)")
         gen.add_argument("--existing-contact-rate", type=_rate, default=0.2)
@@ -78,10 +80,10 @@ class Command(BaseCommand):
             self._serve(options)
 
     def _generate(self, options: dict[str, Any]) -> None:
-        from sandbox.generate import scenario_generate
+        from sandbox.generate import scenario_generate_portals
 
-        data = scenario_generate(
-            webinars=options["webinars"], registrants=options["registrants"],
+        data = scenario_generate_portals(
+            portals=options["portals"], webinars=options["webinars"], registrants=options["registrants"],
             attendance_rate=options["attendance_rate"], rejoin_rate=options["rejoin_rate"],
             guest_rate=options["guest_rate"], seed=options["seed"], people=options["people"],
             existing_contact_rate=options["existing_contact_rate"],
