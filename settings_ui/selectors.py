@@ -665,6 +665,8 @@ SETTING_LABELS = {
     "excluded_recording_domains": "Recording exclusions",
     "excluded_contact_domains": "Contact exclusions",
     "event_sinks": "Activity sent to HubSpot",
+    "registration_fields": "Registration questions",
+    "registration_answers_to_contacts": "Registration answers written to contacts",
 }
 _VALUE_WORDS = {
     "sync_mode": {"none": "no users", "all": "all users", "selected": "selected users"},
