@@ -21,9 +21,8 @@ from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 
-from connector.clients.errors import RateLimited, ServerError, TransportError
+from connector.clients.errors import RateLimited, ServerError, TransportError, sync_error_code
 from connector.models import ConnectionStatus, Portal, SyncRun
-from connector.clients.errors import sync_error_code
 from connector.services import pipeline
 from connector.services.pipeline import RunBusy, SyncAlreadyRunning, pipeline_run
 from connector.services.sync_fanout import WEBINAR_TASK_TIME_LIMIT
@@ -100,7 +99,9 @@ def portal_sync_task(self: Any, portal_id: int, sync_run_id: int | None = None, 
     if portal is None or not portal.is_active:
         logger.info("portal %s is gone or not connected: nothing to sync", portal_id)
         if sync_run_id is not None:
-            pipeline.run_fail_unstarted(sync_run_id=sync_run_id, error="portal not connected")
+            pipeline.run_fail_unstarted(
+                sync_run_id=sync_run_id, error="portal not connected", error_code="not_connected"
+            )
         return None
     run = SyncRun.objects.filter(pk=sync_run_id, portal=portal).first() if sync_run_id else None
     if run is None:

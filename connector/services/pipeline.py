@@ -36,7 +36,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from connector.clients.base import api_calls_counted
-from connector.clients.errors import ApiError, RateLimited, ServerError, TransportError, sync_error_code
+from connector.clients.errors import (
+    ApiError,
+    RateLimited,
+    ServerError,
+    TransportError,
+    sync_error_code,
+)
 from connector.models import (
     ConnectionStatus,
     DirtyPerson,
@@ -249,10 +255,11 @@ def run_fail(
         logger.exception("sync run %s: the failure could not be recorded", run.pk)
 
 
-def run_fail_unstarted(*, sync_run_id: int, error: str) -> None:
+def run_fail_unstarted(*, sync_run_id: int, error: str, error_code: str = "internal") -> None:
     """A queued run that cannot start (its portal is gone or disconnected)."""
     SyncRun.objects.filter(pk=sync_run_id, status=SyncRunStatus.QUEUED).update(
-        status=SyncRunStatus.FAILED, error=error[:5000], finished_at=timezone.now(), phase=PHASE_DONE
+        status=SyncRunStatus.FAILED, error=error[:5000], error_code=error_code, finished_at=timezone.now(),
+        phase=PHASE_DONE,
     )
 
 
