@@ -89,6 +89,7 @@ def test_up_check_refuses_a_stack_that_cannot_work(tmp_path):
             "FIELD_ENCRYPTION_KEYS": "k"}
     assert up_problems(good) == []
     assert up_problems({**good, "DEBUG": "1"}) == ["DEBUG is on: production runs with DEBUG=0"]
+    assert any("ZOOMSYNC_SANDBOX" in p for p in up_problems({**good, "ZOOMSYNC_SANDBOX": "1"}))
 
 
 def test_manage_py_sandbox_mounts_the_sandbox_app_itself():
