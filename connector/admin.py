@@ -86,3 +86,5 @@ for _model in (
 ):
     if _model is not None and not admin.site.is_registered(_model):
         admin.site.register(_model)
+
+import connector.webhooks.admin  # noqa: E402, F401  (the webhook inbox)

@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from celery import chord, shared_task
+from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -39,6 +40,25 @@ RETRY = {
 }
 
 
+class _SyncRunTask(DjangoTask):  # type: ignore[misc]
+    """Keeps SyncRun.retrying true while Celery will try a failed run again, so the UI shows
+    "retrying" rather than flipping between failed and running."""
+
+    def _mark(self, args: Any, kwargs: Any, *, retrying: bool) -> None:
+        run_id = kwargs.get("sync_run_id", args[1] if len(args) > 1 else None)
+        if run_id is not None:
+            SyncRun.objects.filter(pk=run_id).update(retrying=retrying)
+
+    def on_retry(self, exc: Any, task_id: Any, args: Any, kwargs: Any, einfo: Any) -> None:
+        self._mark(args, kwargs, retrying=True)
+
+    def on_failure(self, exc: Any, task_id: Any, args: Any, kwargs: Any, einfo: Any) -> None:
+        self._mark(args, kwargs, retrying=False)
+
+    def on_success(self, retval: Any, task_id: Any, args: Any, kwargs: Any) -> None:
+        self._mark(args, kwargs, retrying=False)
+
+
 def _fanout_enabled() -> bool:
     """Fan out only when tasks really go to workers: eager Celery runs everything in-process."""
     return not portal_sync_task.app.conf.task_always_eager and getattr(settings, "ZOOMSYNC_SYNC_FANOUT", True)
@@ -50,6 +70,7 @@ def _fanout_enabled() -> bool:
     acks_late=True,
     time_limit=60 * 60,
     soft_time_limit=55 * 60,
+    base=_SyncRunTask,
     **RETRY,
 )
 def portal_sync_task(portal_id: int, sync_run_id: int | None = None, full: bool = False) -> dict[str, Any] | None:

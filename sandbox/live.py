@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from sandbox.config import knobs
+from sandbox.hubspot.webhooks_v3 import delivery_target
 from sandbox.scenario import ScenarioError, keys_check
 from sandbox.state import SandboxState, sandbox_state
 from sandbox.webhooks import webhook_hub
@@ -449,7 +450,8 @@ def act(body: dict[str, Any]) -> dict[str, Any]:
             zoom_events, hubspot_events = handler(world, body)
         except ScenarioError as exc:
             raise ActError(400, str(exc)) from exc
+        app_target = delivery_target(world.hubspot)
     hub = webhook_hub()
-    deliveries = hub.send_zoom(zoom_events) + hub.send_hubspot(hubspot_events)
+    deliveries = hub.send_zoom(zoom_events) + hub.send_hubspot(hubspot_events, app_target=app_target)
     return {"deliveries": deliveries,
             "events": [e["event"] for e in zoom_events] + [e["subscriptionType"] for e in hubspot_events]}

@@ -160,17 +160,24 @@ class WebhookHub:
             results += self._send(ZOOM, [event["event"]], event, body, subs.zoom_url, subs.zoom_secret)
         return results
 
-    def send_hubspot(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One request with the events as a JSON array (HubSpot batches up to 100)."""
+    def send_hubspot(self, events: list[dict[str, Any]], *, app_target: tuple[str, str, set[str]] | None = None
+                     ) -> list[dict[str, Any]]:
+        """One request with the events as a JSON array (HubSpot batches up to 100). Without a
+        control-API subscription, the app's webhooks v3 settings (target URL, active
+        subscriptions) decide, as in HubSpot."""
         subs = self.subs
-        if not subs.hubspot_url or not events:
+        url, secret = subs.hubspot_url, subs.hubspot_secret
+        if not url and app_target is not None:
+            url, secret = app_target[0], app_target[1]
+            events = [e for e in events if e["subscriptionType"] in app_target[2]]
+        if not url or not events:
             return []
         events = list(events)
         if knobs().webhook_shuffle:
             rng_shuffle(events)
         body = json.dumps(events, separators=(",", ":")).encode()
         names = [e["subscriptionType"] for e in events]
-        return self._send(HUBSPOT, names, events, body, subs.hubspot_url, subs.hubspot_secret)
+        return self._send(HUBSPOT, names, events, body, url, secret)
 
     def _send(self, service: str, names: list[str], payload: Any, body: bytes, url: str,
               secret: str) -> list[dict[str, Any]]:

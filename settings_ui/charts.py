@@ -28,8 +28,29 @@ def _nice_max(value: float) -> int:
     return int(10 * exp)
 
 
-def _truncate(text: str, n: int = 14) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+def _integer_max(value: float, steps: int = 4) -> int:
+    """An axis maximum whose `steps` ticks are all whole numbers (people are counted whole)."""
+    step = _nice_max(math.ceil(max(value, 1) / steps))
+    return step * steps
+
+
+def _wrap(text: str, width: int = 16, lines: int = 2) -> list[str]:
+    """A label over at most `lines` lines of about `width` characters; the last one ends in
+    "…" when the label is longer (the full label is in the element's tooltip)."""
+    words, out, line = text.split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            out.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        out.append(line)
+    out = [w if len(w) <= width else w[: width - 1] + "…" for w in out] or [""]
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = (out[-1][: width - 1] if len(out[-1]) >= width else out[-1]) + "…"
+    return out
 
 
 def bar_chart(
@@ -40,13 +61,16 @@ def bar_chart(
     y_label: str = "",
     colors: list[str] | None = None,
     highlight: list[bool] | None = None,
+    integer: bool = False,
 ) -> SafeString:
-    """Grouped bars: one group per label, one bar per series. `highlight` outlines groups red."""
+    """Grouped bars: one group per label, one bar per series. `highlight` outlines groups red;
+    `integer` keeps every axis tick a whole number (counts of people)."""
     colors = colors or list(PALETTE)
     names = list(series)
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    top = _nice_max(max((v for vals in series.values() for v in vals), default=0))
+    peak = max((v for vals in series.values() for v in vals), default=0)
+    top = _integer_max(peak) if integer else _nice_max(peak)
     parts: list[str] = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg">',
@@ -78,9 +102,15 @@ def bar_chart(
                 f"<title>{escape(label)}: {escape(name)} {value:g}</title></rect>"
             )
         cx = LEFT + gi * group_w + group_w / 2
+        lines = _wrap(label, width=max(6, int(group_w / 6.5))) if len(labels) <= 6 else _wrap(label, 18, 1)
+        rotate = "" if len(labels) <= 6 else f' transform="rotate(-30 {cx:.1f} {TOP + plot_h + 14})"'
+        anchor = "middle" if len(labels) <= 6 else "end"
+        spans = "".join(
+            f'<tspan x="{cx:.1f}" dy="{0 if i == 0 else 13}">{escape(text)}</tspan>' for i, text in enumerate(lines)
+        )
         parts.append(
-            f'<text x="{cx:.1f}" y="{TOP + plot_h + 14}" text-anchor="end" class="label" '
-            f'transform="rotate(-30 {cx:.1f} {TOP + plot_h + 14})">{escape(_truncate(label))}</text>'
+            f'<text x="{cx:.1f}" y="{TOP + plot_h + 14}" text-anchor="{anchor}" class="label"{rotate}>'
+            f"<title>{escape(label)}</title>{spans}</text>"
         )
     # Legend.
     lx = LEFT
@@ -100,7 +130,9 @@ def histogram(*, title: str, values: list[float], bins: int = 10, lo: float = 0,
         idx = min(bins - 1, max(0, int((v - lo) // width)))
         counts[idx] += 1
     labels = [f"{lo + i * width:g}–{lo + (i + 1) * width:g}%" for i in range(bins)]
-    return bar_chart(title=title, labels=labels, series={"attendees": [float(c) for c in counts]}, y_label="people")
+    return bar_chart(
+        title=title, labels=labels, series={"attendees": [float(c) for c in counts]}, y_label="people", integer=True,
+    )
 
 
 def runs_chart(*, runs: list[dict[str, Any]]) -> SafeString:
@@ -114,4 +146,5 @@ def runs_chart(*, runs: list[dict[str, Any]]) -> SafeString:
         },
         colors=[PALETTE[2], PALETTE[1]],
         highlight=[r["failed"] for r in runs],
+        integer=True,
     )

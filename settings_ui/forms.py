@@ -9,6 +9,7 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.forms.utils import ErrorDict
 
 from connector.models import SyncMode
 from connector.services.sync_settings import EVENT_SINKS, domain_normalize, email_normalize
@@ -72,13 +73,13 @@ class DomainListField(forms.CharField):
 
 
 class GlobalSettingsForm(forms.Form):
-    """R4–R7: sync webinar data for none/all/selected users; host, recording, contact exclusions."""
+    """R4, R5, R6, R7: sync webinar data for none/all/selected users; host, recording, contact exclusions."""
 
     sync_mode = forms.ChoiceField(
         label="Sync webinar data",
         choices=SyncMode.choices,
         widget=forms.RadioSelect,
-        help_text="Whose webinars are synced: no Zoom users, all of them, or only the users selected below (R4).",
+        help_text="Whose webinars are synced: no Zoom users, all of them, or only the users selected below.",  # R4
     )
     selected_users = forms.MultipleChoiceField(
         label="Selected Zoom users", required=False, widget=forms.CheckboxSelectMultiple,
@@ -91,7 +92,7 @@ class GlobalSettingsForm(forms.Form):
     )
     excluded_host_domains = DomainListField(
         label="Exclusions: host email domains",
-        help_text="Webinars hosted by users with an email at these domains are not synced (R5). One per line.",
+        help_text="Webinars hosted by users with an email at these domains are not synced. One per line.",  # R5
     )
     excluded_recording_domains_picked = forms.MultipleChoiceField(
         label="Recording exclusions: your Zoom users' domains",
@@ -100,11 +101,11 @@ class GlobalSettingsForm(forms.Form):
     )
     excluded_recording_domains = DomainListField(
         label="Recording exclusions: other domains",
-        help_text="Recordings of users with these email domains are not synced (R6). One per line.",
+        help_text="Recordings of users with these email domains are not synced. One per line.",  # R6
     )
     excluded_contact_domains = DomainListField(
         label="Contact exclusions: your company's own domains",
-        help_text="People with an email at these domains are not created as new contacts (R7): your employees.",
+        help_text="People with an email at these domains are not created as new contacts: your employees.",  # R7
     )
 
     def __init__(
@@ -168,12 +169,12 @@ class UserSettingsForm(forms.Form):
     sync_new_webinars_by_default = forms.BooleanField(
         label="Sync data from newly scheduled webinars by default",
         required=False,
-        help_text="A webinar this user schedules later is synced without anyone ticking it (R8).",
+        help_text="A webinar this user schedules later is synced without anyone ticking it.",  # R8
     )
     sync_recordings = forms.BooleanField(
         label="Sync this user's webinar recordings and transcripts",
         required=False,
-        help_text="Adds a 'Zoom: Recording available' event for attendees and registrants (R9, R20).",
+        help_text="Adds a 'Zoom: Recording available' event for attendees and registrants.",  # R9 R20
     )
 
     def __init__(self, *args: Any, webinar_rows: list[Any], **kwargs: Any) -> None:
@@ -197,7 +198,7 @@ class UserSettingsForm(forms.Form):
         for row in self.webinar_rows:
             name = f"webinar_{row.webinar.webinar_id}"
             if not row.syncable and data.get(name):
-                self.add_error(name, "Zoom Event webinars cannot be synced (R2).")
+                self.add_error(name, "Webinars of Zoom Events cannot be synced.")  # R2
         return data
 
     def changes(self, *, email: str, explicit: set[str]) -> dict[str, Any]:
@@ -243,7 +244,25 @@ class SettingsImportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "mono"}),
     )
 
-    MAX_BYTES = 1_000_000
+    # The export of 60,000 domains is about 2 MB: the import takes what the export produces.
+    # DATA_UPLOAD_MAX_MEMORY_SIZE is above this, so a paste over it still reaches this form.
+    MAX_BYTES = 10_000_000
+
+    @classmethod
+    def refused(cls, message: str) -> SettingsImportForm:
+        """A form for a request whose body could not be read at all: only the message."""
+        form = cls(data={})
+        form.cleaned_data = {}
+        form._errors = ErrorDict()  # type: ignore[attr-defined]  # set by full_clean() otherwise
+        form.add_error(None, message)
+        return form
+
+    @classmethod
+    def too_large_message(cls) -> str:
+        return (
+            f"The document is larger than {cls.MAX_BYTES // 1_000_000} MB, more than a settings document "
+            "can be. Check that you chose the right file."
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -251,7 +270,7 @@ class SettingsImportForm(forms.Form):
         upload = data.get("file")
         if upload is not None:
             if upload.size > self.MAX_BYTES:
-                raise ValidationError("The file is larger than 1 MB; a settings document is much smaller.")
+                raise ValidationError(self.too_large_message())
             try:
                 text = upload.read().decode("utf-8-sig")
             except UnicodeDecodeError as exc:
@@ -262,8 +281,51 @@ class SettingsImportForm(forms.Form):
             self.data = kept
         if not text.strip():
             raise ValidationError("Choose a file or paste a settings document.")
+        if len(text.encode("utf-8")) > self.MAX_BYTES:
+            raise ValidationError(self.too_large_message())
         try:
             data["parsed"] = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
         return data
+
+
+class RegistrationQuestionsForm(forms.Form):
+    """B6: one contact property per Zoom registration question (blank = not mapped), and
+    whether registrants' answers are written to contacts. The question keys travel as hidden
+    fields, so saving needs no call to Zoom; the settings document validates them."""
+
+    MAX_QUESTIONS = 500
+
+    registration_answers_to_contacts = forms.BooleanField(
+        label="Write registrants' answers to these contact properties",
+        help_text="Only where the contact has no value yet; an existing value is never overwritten.",
+        required=False,
+    )
+
+    def __init__(self, *args: Any, keys: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.keys = keys[: self.MAX_QUESTIONS]
+        for i, key in enumerate(self.keys):
+            self.fields[f"key_{i}"] = forms.CharField(widget=forms.HiddenInput, initial=key, max_length=400)
+            self.fields[f"property_{i}"] = forms.CharField(required=False, max_length=100)
+
+    @classmethod
+    def posted_keys(cls, data: Any) -> list[str]:
+        try:
+            count = min(int(data.get("count", 0)), cls.MAX_QUESTIONS)
+        except (TypeError, ValueError):
+            count = 0
+        return [str(data.get(f"key_{i}", "")) for i in range(max(count, 0))]
+
+    def changes(self) -> dict[str, Any]:
+        fields: dict[str, str] = {}
+        for i in range(len(self.keys)):
+            prop = (self.cleaned_data.get(f"property_{i}") or "").strip()
+            key = (self.cleaned_data.get(f"key_{i}") or "").strip()
+            if prop and key:
+                fields[key] = prop
+        return {
+            "registration_fields": fields,
+            "registration_answers_to_contacts": bool(self.cleaned_data.get("registration_answers_to_contacts")),
+        }

@@ -21,7 +21,12 @@ from connector.models import (
     ZoomUser,
 )
 from connector.selectors import SyncRules, sync_rules_get
-from connector.services.sync_settings import email_normalize, sync_settings_export
+from connector.services.sync_settings import (
+    email_domain,
+    email_normalize,
+    settings_document_parse,
+    sync_settings_export,
+)
 from settings_ui.models import AuditLogEntry
 
 
@@ -43,7 +48,8 @@ class ZoomUserRow:
     account_id: str = ""
     status: str = ""
     known: bool = True  # False: only named in the settings, not (yet) pulled from Zoom
-    selected: bool = False
+    selected: bool = False  # the host's webinars are synced (R4 and R5 both allow it)
+    not_synced_reason: str = ""  # why not, in words
     sync_new_webinars_by_default: bool = True
     sync_recordings: bool = False
     webinar_count: int = 0
@@ -71,12 +77,24 @@ def zoom_users_list(*, portal: Portal, rules: SyncRules | None = None) -> list[Z
         .values_list("host_email", "n")
     )
     for email, row in rows.items():
-        row.selected = rules.host_selected(email)
+        row.not_synced_reason = host_not_synced_reason(rules=rules, email=email)
+        row.selected = not row.not_synced_reason
         cfg = rules.users.get(email, {})
         row.sync_new_webinars_by_default = cfg.get("sync_new_webinars_by_default", True)
         row.sync_recordings = cfg.get("sync_recordings", False)
         row.webinar_count = counts.get(email, 0)
     return sorted(rows.values(), key=lambda r: r.email)
+
+
+def host_not_synced_reason(*, rules: SyncRules, email: str) -> str:
+    """Why a host's webinars are not synced, in words; "" when they are (R4, R5)."""
+    if rules.sync_mode == "none":  # R4
+        return "“Sync webinar data” is set to no users."
+    if not rules.host_selected(email):  # R4
+        return "Not one of the selected users in Global settings."
+    if rules.host_domain_excluded(email):  # R5
+        return f"The email domain {email_domain(email)} is in the host exclusions in Global settings."
+    return ""
 
 
 @dataclass
@@ -100,7 +118,7 @@ def user_webinars_list(*, portal: Portal, email: str, rules: SyncRules | None = 
         if w.is_zoom_event:
             rows.append(WebinarRow(
                 webinar=w, sync=False, explicit=False, syncable=False,
-                reason=f"Part of Zoom Event {w.zoom_event_id}: Zoom Events are not supported (R2).",
+                reason="Part of a Zoom Event: webinars of Zoom Events cannot be synced.",  # R2
             ))
             continue
         rows.append(WebinarRow(
@@ -137,8 +155,8 @@ class SkipGroup:
 
 # Each skip reason in plain words, with what the admin can do about it (issue 6, §3).
 SKIP_REASON_HELP: dict[str, tuple[str, str, str]] = {
-    "no_email": (
-        "Guest without an email address (R3)",
+    "no_email": (  # R3
+        "Guest without an email address",
         "Since March 2022 Zoom removes the email of participants who join as guests. These guests did not join through a registration either, so nothing tells who they are.",
         "Turn on registration for your webinars in Zoom: registrants always have an email, and a guest who joins through their registration link is counted for that registrant.",
     ),
@@ -147,58 +165,58 @@ SKIP_REASON_HELP: dict[str, tuple[str, str, str]] = {
         "Zoom gave an address that is not a valid email (for example with spaces or angle brackets), so no contact was created for it.",
         "Correct the registrant's email in Zoom, or ask them to register again with a valid address.",
     ),
-    "secondary_email": (
-        "Registered with a secondary email (R13)",
+    "secondary_email": (  # R13
+        "Registered with a secondary email",
         "The email belongs to an existing contact, but as a secondary address. Only the primary email creates and updates contacts, so no timeline event was added.",
-        "Ask registrants to register with their primary email address (R15), or make this address the contact's primary email in HubSpot.",
+        "Ask registrants to register with their primary email address, or make this address the contact's primary email in HubSpot.",
     ),
-    "deleted_contact": (
-        "Contact was deleted in HubSpot (R14)",
+    "deleted_contact": (  # R14
+        "Contact was deleted in HubSpot",
         "The contact for this email was deleted in HubSpot. The sync never recreates a deleted contact.",
         "Nothing, if the deletion was intended. To sync this person again, restore the contact in HubSpot (Contacts → Restore).",
     ),
-    "account_user": (
-        "User of your HubSpot account (R12)",
+    "account_user": (  # R12
+        "User of your HubSpot account",
         "This email belongs to a user of your HubSpot account. Their Zoom activity is never synced, and they are never created as contacts.",
         "Nothing to do: this keeps your colleagues out of your marketing contacts.",
     ),
-    "internal_domain": (
-        "Your company's own domain (R7)",
+    "internal_domain": (  # R7
+        "Your company's own domain",
         "The email's domain is in the contact exclusions, so no new contact was created (an existing contact is still updated).",
         "If this domain is not internal, remove it from Contact exclusions in Global settings.",
     ),
-    "zoom_event": (
-        "Part of a Zoom Event (R2)",
+    "zoom_event": (  # R2
+        "Part of a Zoom Event",
         "Webinars created as part of a Zoom Event are not supported and are never synced.",
         "Nothing can be done in zoomsync; use a regular Zoom webinar to sync registrations.",
     ),
-    "host_domain_excluded": (
-        "Host's email domain is excluded (R5)",
+    "host_domain_excluded": (  # R5
+        "Host's email domain is excluded",
         "The webinar's host has an email domain listed under host exclusions.",
         "Remove the domain from Exclusions in Global settings to sync this host's webinars.",
     ),
-    "user_not_selected": (
-        "Host is not a selected user (R4)",
+    "user_not_selected": (  # R4
+        "Host is not a selected user",
         "'Sync webinar data' is set to selected users and this webinar's host is not one of them.",
         "Select the host in Global settings, or choose 'All users'.",
     ),
-    "sync_mode_none": (
-        "Sync webinar data is off (R4)",
+    "sync_mode_none": (  # R4
+        "Sync webinar data is off",
         "'Sync webinar data' is set to no users, so no webinar is synced.",
         "Choose 'All users' or 'Selected users' in Global settings.",
     ),
-    "webinar_sync_off": (
-        "Sync is off for this webinar (R8, R10)",
+    "webinar_sync_off": (  # R8 R10
+        "Sync is off for this webinar",
         "The webinar's own switch is off, or the host's default for new webinars is off and nobody turned it on.",
         "Turn the webinar on under Zoom users → the host → Manage individual webinars.",
     ),
-    "recordings_off": (
-        "Recording sync is off for the host (R9)",
+    "recordings_off": (  # R9
+        "Recording sync is off for the host",
         "The host's 'Sync this user's webinar recordings and transcripts' is off (the default).",
         "Turn it on under Zoom users → the host.",
     ),
-    "recording_domain_excluded": (
-        "Host's domain is excluded for recordings (R6)",
+    "recording_domain_excluded": (  # R6
+        "Host's domain is excluded for recordings",
         "The host's email domain is listed under recording exclusions.",
         "Remove the domain from Recording exclusions in Global settings.",
     ),
@@ -260,7 +278,8 @@ _COUNTED = ("approved", "pending")  # INTERFACES.md §5: registrations that coun
 def webinar_attendance_series(*, portal: Portal, limit: int = 12) -> list[dict[str, Any]]:
     """Registrations and attendees per webinar (most recent first, then reversed for the chart)."""
     webinars = list(
-        Webinar.objects.filter(account__portal=portal)
+        # Only webinars that are synced: an excluded or switched-off webinar is not charted.
+        Webinar.objects.filter(account__portal=portal, skip_reason="", zoom_event_id="")
         .annotate(
             registrations=Count("registrants", filter=Q(registrants__status__in=_COUNTED), distinct=True),
             attendees=Count(
@@ -339,3 +358,385 @@ def registrations_total(*, portal: Portal) -> int:
 
 def settings_document_get(*, portal: Portal) -> dict[str, Any]:
     return sync_settings_export(portal=portal)
+
+
+# --- failed runs in words (issue 14, item 6) ---------------------------------------------------
+
+# SyncRun.error_code (connector.clients.errors.sync_error_code) → what happened, what to do.
+ERROR_HELP: dict[str, tuple[str, str]] = {
+    "transport": (
+        "zoomsync could not reach Zoom or HubSpot: the connection failed or timed out, even after several tries.",
+        "Usually a passing network problem: the sync tries again by itself. If it keeps failing, check that this "
+        "server can reach the internet (or that the sandbox is running), then press Sync now.",
+    ),
+    "unauthorized": (
+        "Zoom or HubSpot refused the saved access token, even after renewing it.",
+        "Reconnect the account under Connections, then press Sync now.",
+    ),
+    "token_broken": (
+        "The connection to Zoom or HubSpot is broken: its access could not be renewed.",
+        "Reconnect the account under Connections, then press Sync now.",
+    ),
+    "token_retry": (
+        "Renewing the access to Zoom or HubSpot failed for a passing reason.",
+        "Nothing: the sync tries again by itself. If it keeps failing, reconnect the account under Connections.",
+    ),
+    "forbidden": (
+        "Zoom or HubSpot refused an action: the connected account lacks a permission or a plan feature.",
+        "Reconnect under Connections with an administrator of the account and accept every permission asked for.",
+    ),
+    "rate_limited": (
+        "Zoom or HubSpot asked zoomsync to slow down (too many requests) for longer than a sync can wait.",
+        "Nothing: the sync tries again later by itself. Other apps using the same accounts share these limits.",
+    ),
+    "server_error": (
+        "Zoom or HubSpot answered with a server error, even after several tries.",
+        "Nothing: the sync tries again by itself. If it keeps failing, check the provider's status page.",
+    ),
+    "not_found": (
+        "Zoom or HubSpot no longer knows something the sync asked for.",
+        "Press Sync now: the next sync reads everything afresh.",
+    ),
+    "bad_request": (
+        "Zoom or HubSpot refused a request as invalid.",
+        "Press Sync now; if it fails the same way, contact your zoomsync administrator with this run's number.",
+    ),
+    "api_error": (
+        "Zoom or HubSpot refused a request.",
+        "Press Sync now; if it fails the same way, contact your zoomsync administrator with this run's number.",
+    ),
+    "lease_lost": (
+        "This sync took too long and another sync of this portal took over.",
+        "Nothing: the other sync carries on. If this happens often, contact your zoomsync administrator.",
+    ),
+    "already_running": (
+        "Another sync of this portal was already running, so this one did not start.",
+        "Nothing: wait for the running sync to finish.",
+    ),
+    "time_limit": (
+        "The sync ran longer than it is allowed to.",
+        "Press Sync now: the next sync goes on from where this one stopped.",
+    ),
+    "internal": (
+        "zoomsync stopped because of an internal error.",
+        "Press Sync now. If it fails again, contact your zoomsync administrator with this run's number.",
+    ),
+}
+
+
+@dataclass
+class RunState:
+    key: str  # CSS class and stable value: queued | running | retrying | succeeded | failed
+    words: str
+
+
+_STATE_WORDS = {
+    "queued": "waiting to start",
+    "running": "running",
+    "retrying": "retrying",
+    "succeeded": "succeeded",
+    "failed": "failed",
+}
+
+
+TRIGGER_WORDS = {
+    "manual": "started by hand",
+    "beat": "scheduled",
+    "cli": "from the command line",
+    "workflow": "by a HubSpot workflow",
+    "webhook": "by a Zoom or HubSpot change",
+}
+
+
+def run_trigger_words(run: SyncRun) -> str:
+    return TRIGGER_WORDS.get(run.trigger, "started")
+
+
+def run_state(run: SyncRun) -> RunState:
+    """A failed run that Celery will try again shows as retrying (also while it runs again)."""
+    key = run.status
+    if run.retrying and run.status in ("failed", "running", "queued"):
+        key = "retrying"
+    return RunState(key=key, words=_STATE_WORDS.get(key, key))
+
+
+def run_error_help(run: SyncRun) -> dict[str, str] | None:
+    """What went wrong and what the admin can do, by the run's error code (never its text)."""
+    if run.status != "failed" and not run.retrying:
+        return None
+    if not run.error_code and not run.error:
+        return None
+    what, action = ERROR_HELP.get(run.error_code or "internal", ERROR_HELP["internal"])
+    return {"what": what, "action": action, "detail": run.error}
+
+
+# --- progress in words (item 8) ----------------------------------------------------------------
+
+# (phase, share of the whole sync, words); the bar adds up the finished phases' shares.
+_PHASES: list[tuple[str, float, str]] = [
+    ("pull:users", 0.05, "Reading Zoom users"),
+    ("pull:webinars", 0.10, "Reading the webinars of {done} of {total} Zoom users"),
+    ("pull:webinar data", 0.45, "Reading registrations and attendance: {done} of {total} webinars"),
+    ("compute", 0.05, "Working out the contact properties"),
+    ("push", 0.35, "Writing to HubSpot: {done} of {total} changes"),
+]
+
+
+def progress_view(progress: dict[str, Any] | None, *, finished: bool = False) -> dict[str, Any]:
+    """{"text": words, "percent": 0–100 of the whole sync}."""
+    progress = progress or {}
+    phase = str(progress.get("phase") or "")
+    done, total = int(progress.get("done") or 0), int(progress.get("total") or 0)
+    if finished or phase == "done":
+        return {"text": "Finished", "percent": 100}
+    before = 0.0
+    for name, share, words in _PHASES:
+        if name == phase:
+            fraction = min(1.0, done / total) if total else 0.0
+            return {"text": words.format(done=done, total=total or "?"), "percent": round((before + share * fraction) * 100)}
+        before += share
+    if not phase:
+        return {"text": "Waiting for a worker to start the sync", "percent": 0}
+    return {"text": "Working", "percent": 0}
+
+
+# --- skipped subjects in words (item 8) --------------------------------------------------------
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%-d %b %Y") if value else "date unknown"
+
+
+def skip_subjects_describe(*, run: SyncRun, groups: list[SkipGroup]) -> None:
+    """Give each record a `shown` text: guests and recordings by webinar topic and date (not
+    by Zoom's session ids), webinars by topic."""
+    uuids: set[str] = set()
+    for g in groups:
+        for rec in g.records:
+            if g.kind == "recording" or g.reason == "no_email":
+                uuids.add(rec.subject.split(" ", 1)[0])
+    sessions = {
+        s.uuid: s
+        for s in Session.objects.filter(webinar__account__portal_id=run.portal_id, uuid__in=uuids).select_related("webinar")
+    }
+    for g in groups:
+        for rec in g.records:
+            shown = rec.subject
+            if g.kind == "recording" or g.reason == "no_email":
+                uuid, _, name = rec.subject.partition(" ")
+                session = sessions.get(uuid)
+                where = f"{session.webinar.topic or 'Webinar'}, {_day(session.start_time)}" if session else "a webinar"
+                shown = f"{name} — {where}" if g.reason == "no_email" else where
+            elif g.kind == "webinar" and rec.detail:
+                shown = rec.detail
+            rec.shown = shown  # type: ignore[attr-defined]
+
+
+# --- what a settings change will do (item 4) ---------------------------------------------------
+
+
+def sync_rules_from_document(document: dict[str, Any]) -> SyncRules:
+    doc = settings_document_parse(document).as_dict()
+    return SyncRules(
+        sync_mode=doc["sync_mode"],
+        selected_users=frozenset(doc["selected_users"]),
+        excluded_host_domains=frozenset(doc["excluded_host_domains"]),
+        excluded_recording_domains=frozenset(doc["excluded_recording_domains"]),
+        excluded_contact_domains=frozenset(doc["excluded_contact_domains"]),
+        users=doc["users"],
+        webinars=doc["webinars"],
+        event_sinks=tuple(doc["event_sinks"]),
+    )
+
+
+def _webinar_synced(rules: SyncRules, w: Webinar) -> bool:
+    """The webinar-level rules, as the pull applies them (R2, R4, R5, R8, R10)."""
+    return (
+        not w.is_zoom_event
+        and rules.host_selected(w.host_email)
+        and not rules.host_domain_excluded(w.host_email)
+        and rules.webinar_switch(w.webinar_id, w.host_email)
+    )
+
+
+@dataclass
+class ChangeImpact:
+    webinars_stopped: list[Webinar] = field(default_factory=list)
+    webinars_started: list[Webinar] = field(default_factory=list)
+    people_changed: int = 0  # people whose registration / attendance counts will change
+    contacts_not_created: int = 0  # people no longer created as contacts (R7)
+
+    @property
+    def changes_hubspot(self) -> bool:
+        return bool(self.people_changed or self.contacts_not_created)
+
+
+def settings_change_impact(*, portal: Portal, document: dict[str, Any]) -> ChangeImpact:
+    """What saving `document` would change in HubSpot at the next sync, from what is known now."""
+    old = sync_rules_get(portal=portal)
+    new = sync_rules_from_document(document)
+    impact = ChangeImpact()
+    changed_ids: list[int] = []
+    webinars = Webinar.objects.filter(account__portal=portal).order_by("start_time", "webinar_id")
+    for w in webinars:
+        before, after = _webinar_synced(old, w), _webinar_synced(new, w)
+        if before and not after:
+            impact.webinars_stopped.append(w)
+            changed_ids.append(w.pk)
+        elif after and not before:
+            impact.webinars_started.append(w)
+            changed_ids.append(w.pk)
+    if changed_ids:
+        emails = set(
+            Registrant.objects.filter(webinar_id__in=changed_ids, status__in=_COUNTED).values_list("email", flat=True)
+        ) | set(
+            ParticipantRow.objects.filter(session__webinar_id__in=changed_ids)
+            .exclude(email="").values_list("email", flat=True)
+        )
+        impact.people_changed = len({email_normalize(e) for e in emails if e})
+    added = new.excluded_contact_domains - old.excluded_contact_domains
+    if added:
+        from connector.models import ContactLink, PersonStats
+
+        linked = set(ContactLink.objects.filter(portal=portal, state="linked").values_list("email", flat=True))
+        impact.contacts_not_created = sum(
+            1
+            for e in PersonStats.objects.filter(portal=portal).values_list("email", flat=True)
+            if e not in linked and email_domain(e) in added
+        )
+    return impact
+
+
+# --- an imported document: every error at once (item 9) -----------------------------------------
+
+_DOMAIN_KEYS = ("excluded_host_domains", "excluded_recording_domains", "excluded_contact_domains")
+
+
+def settings_document_errors(data: Any) -> list[str]:
+    """Every problem of a settings document, not only the first one: each key, each domain,
+    each user and webinar entry is checked on its own by the same validation the import uses."""
+    from django.core.exceptions import ValidationError
+
+    from connector.services.sync_settings import domain_normalize
+
+    def check(part: dict[str, Any]) -> list[str]:
+        try:
+            settings_document_parse(part)
+        except ValidationError as exc:
+            return list(exc.messages)
+        return []
+
+    if not isinstance(data, dict):
+        return check(data)
+    errors: list[str] = []
+    for key, value in data.items():
+        if key in _DOMAIN_KEYS and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            seen: set[str] = set()
+            for raw in value:
+                try:
+                    domain = domain_normalize(raw)
+                except ValidationError as exc:
+                    errors.extend(f"{key}: {m}" for m in exc.messages)
+                    continue
+                if domain in seen:
+                    errors.append(f"{key}: {raw!r} is listed twice")
+                seen.add(domain)
+        elif key in ("users", "webinars") and isinstance(value, dict):
+            for sub, cfg in value.items():
+                errors.extend(check({key: {sub: cfg}}))
+        elif key == "selected_users" and isinstance(value, list):
+            for email in value:
+                errors.extend(check({key: [email]}))
+        else:
+            errors.extend(check({key: value}))
+    return errors
+
+
+# --- the audit log in words (item 8) ------------------------------------------------------------
+
+SETTING_LABELS = {
+    "sync_mode": "Sync webinar data",
+    "selected_users": "Selected Zoom users",
+    "excluded_host_domains": "Host exclusions",
+    "excluded_recording_domains": "Recording exclusions",
+    "excluded_contact_domains": "Contact exclusions",
+    "event_sinks": "Activity sent to HubSpot",
+}
+_VALUE_WORDS = {
+    "sync_mode": {"none": "no users", "all": "all users", "selected": "selected users"},
+    "event_sinks": {"timeline": "timeline events", "app_events": "app events", "marketing_events": "marketing events"},
+}
+
+
+def setting_label(path: str, *, topics: dict[str, str] | None = None) -> str:
+    key, _, sub = path.partition(".")
+    if key == "users" and sub:
+        return f"Settings of {sub}"
+    if key == "webinars" and sub:
+        topic = (topics or {}).get(sub)
+        return f"Webinar “{topic}”" if topic else "A webinar no longer in Zoom"
+    return SETTING_LABELS.get(key, key.replace("_", " ").capitalize())
+
+
+def _words(key: str, value: Any) -> Any:
+    table = _VALUE_WORDS.get(key)
+    if table is None:
+        return value
+    if isinstance(value, list):
+        return [table.get(v, v) for v in value]
+    return table.get(value, value) if isinstance(value, str) else value
+
+
+def audit_diff_in_words(*, portal: Portal, diff: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return audit_entries_in_words(portal=portal, entries=[AuditLogEntry(diff=diff)])[0]["rows"]
+
+
+def audit_entries_in_words(*, portal: Portal, entries: list[AuditLogEntry]) -> list[dict[str, Any]]:
+    """Each entry with its diff rows labelled in words and values translated."""
+    ids = {r["path"].partition(".")[2] for e in entries for r in (e.diff or []) if r["path"].startswith("webinars.")}
+    topics = dict(
+        Webinar.objects.filter(account__portal=portal, webinar_id__in=ids).values_list("webinar_id", "topic")
+    )
+    out = []
+    for e in entries:
+        rows = []
+        for r in e.diff or []:
+            key = r["path"].partition(".")[0]
+            rows.append({
+                **r,
+                "label": setting_label(r["path"], topics=topics),
+                "old": _words(key, r.get("old")),
+                "new": _words(key, r.get("new")),
+                "added": _words(key, r.get("added") or []),
+                "removed": _words(key, r.get("removed") or []),
+            })
+        out.append({"entry": e, "rows": rows})
+    return out
+
+
+# --- are the apps' credentials set? (issue 14, item 3) -----------------------------------------
+
+
+@dataclass
+class OAuthSetup:
+    """"ok": the real provider's app is configured; "sandbox": the sandbox stands in for it;
+    "missing": neither, so the button would send the admin to a provider with no client id."""
+
+    hubspot: str
+    zoom: str
+    hubspot_missing: str = "HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET"
+    zoom_missing: str = "ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET"
+
+
+def oauth_setup_get() -> OAuthSetup:
+    from django.conf import settings
+
+    def status(client_id: str, secret: str) -> str:
+        if client_id and secret:
+            return "ok"
+        return "sandbox" if getattr(settings, "ZOOMSYNC_SANDBOX", False) else "missing"
+
+    return OAuthSetup(
+        hubspot=status(settings.HUBSPOT_CLIENT_ID, settings.HUBSPOT_CLIENT_SECRET),
+        zoom=status(settings.ZOOM_CLIENT_ID, settings.ZOOM_CLIENT_SECRET),
+    )

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from connector.clients.errors import sync_error_code
 from connector.models import Portal
 from connector.services.sync_settings import sync_settings_export, sync_settings_import
 from settings_ui.models import AuditAction, AuditLogEntry
@@ -43,10 +44,16 @@ def settings_diff(*, old: dict[str, Any], new: dict[str, Any]) -> list[dict[str,
             continue
         row: dict[str, Any] = {"path": key, "old": a, "new": b}
         if isinstance(a, list) and isinstance(b, list):
-            row["added"] = [v for v in b if v not in a]
-            row["removed"] = [v for v in a if v not in b]
+            # Sets: a 60,000-domain list compares in linear time (issue 14, item 9).
+            in_a, in_b = set(map(_hashable, a)), set(map(_hashable, b))
+            row["added"] = [v for v in b if _hashable(v) not in in_a]
+            row["removed"] = [v for v in a if _hashable(v) not in in_b]
         rows.append(row)
     return rows
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float | bool | None) else repr(value)
 
 
 def _actor(user: AbstractBaseUser | AnonymousUser | None) -> tuple[Any, str]:
@@ -81,14 +88,8 @@ def settings_document_save(
     return after, entry
 
 
-def settings_update(
-    *,
-    portal: Portal,
-    user: AbstractBaseUser | AnonymousUser | None,
-    changes: dict[str, Any],
-    source: str,
-) -> tuple[dict[str, Any], AuditLogEntry | None]:
-    """Apply a form's changes on top of the current document and save the result.
+def settings_document_merge(*, portal: Portal, changes: dict[str, Any]) -> dict[str, Any]:
+    """The current document with a form's changes applied (nothing is stored).
 
     Top-level keys replace; `users` and `webinars` entries are merged per key (a value of
     None removes the entry), so one user's page never touches another user's settings.
@@ -105,6 +106,18 @@ def settings_update(
             document[key] = merged
         else:
             document[key] = value
+    return document
+
+
+def settings_update(
+    *,
+    portal: Portal,
+    user: AbstractBaseUser | AnonymousUser | None,
+    changes: dict[str, Any],
+    source: str,
+) -> tuple[dict[str, Any], AuditLogEntry | None]:
+    """Apply a form's changes on top of the current document and save the result."""
+    document = settings_document_merge(portal=portal, changes=changes)
     return settings_document_save(portal=portal, user=user, document=document, source=source)
 
 
@@ -152,7 +165,8 @@ def sync_now_start(*, portal: Portal, user: AbstractBaseUser | AnonymousUser | N
         if run is None:
             raise
         SyncRun.objects.filter(pk=run.pk, finished_at__isnull=True).update(
-            status=SyncRunStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}", finished_at=timezone.now()
+            status=SyncRunStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}",
+            error_code=sync_error_code(exc), finished_at=timezone.now(),
         )
     run.refresh_from_db()
     return run

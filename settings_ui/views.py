@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,11 +18,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from connector.models import Portal
 from connector.selectors import portals_for_user, sync_rules_get, zoom_user_domains
+from connector.services.registration_questions import (
+    question_label,
+    registration_questions_overview,
+)
 from connector.services.sync_settings import email_normalize
 from settings_ui import charts, selectors, services
 from settings_ui.forms import (
     EventSinksForm,
     GlobalSettingsForm,
+    RegistrationQuestionsForm,
     SettingsImportForm,
     UserSettingsForm,
 )
@@ -48,6 +53,7 @@ def _ctx(request: HttpRequest, portal: Portal | None, section: str, **extra: Any
         "portal": portal,
         "section": section,
         "user_portals": portals_for_user(user=request.user),
+        "oauth_setup": selectors.oauth_setup_get(),
         **extra,
     }
 
@@ -79,6 +85,10 @@ def connections(request: HttpRequest, portal: Portal) -> HttpResponse:
     return render(request, "settings_ui/connections.html", _ctx(request, portal, "connections", accounts=accounts))
 
 
+def _confirmed(request: HttpRequest) -> bool:
+    return request.POST.get("confirm") == "1"
+
+
 @portal_view
 @require_http_methods(["GET", "POST"])
 def global_settings(request: HttpRequest, portal: Portal) -> HttpResponse:
@@ -87,12 +97,20 @@ def global_settings(request: HttpRequest, portal: Portal) -> HttpResponse:
     user_emails = [u.email for u in users if u.known]
     domains = zoom_user_domains(portal=portal)
     kwargs: dict[str, Any] = {"user_emails": user_emails, "user_domains": domains, "user_names": {u.email: u.name for u in users}}
+    impact = None
     if request.method == "POST":
         form = GlobalSettingsForm(request.POST, **kwargs)
         if form.is_valid():
             try:
-                services.settings_update(
-                    portal=portal, user=request.user, changes=form.changes(), source="global settings"
+                document = services.settings_document_merge(portal=portal, changes=form.changes())
+                impact = selectors.settings_change_impact(portal=portal, document=document)
+                if impact.changes_hubspot and not _confirmed(request):
+                    # Say what the change will do before it is saved (issue 14, item 4).
+                    return render(request, "settings_ui/global_settings.html", _ctx(
+                        request, portal, "settings", form=form, impact=impact, sync_mode=rules.sync_mode,
+                    ))
+                services.settings_document_save(
+                    portal=portal, user=request.user, document=document, source="global settings"
                 )
             except ValidationError as exc:
                 _apply_import_error(form, exc)
@@ -101,7 +119,9 @@ def global_settings(request: HttpRequest, portal: Portal) -> HttpResponse:
                 return redirect("settings_ui:global-settings", hub_id=portal.hub_id)
     else:
         form = GlobalSettingsForm(initial=selectors.settings_document_get(portal=portal), **kwargs)
-    return render(request, "settings_ui/global_settings.html", _ctx(request, portal, "settings", form=form))
+    return render(request, "settings_ui/global_settings.html", _ctx(
+        request, portal, "settings", form=form, impact=None, sync_mode=rules.sync_mode,
+    ))
 
 
 @portal_view
@@ -125,7 +145,15 @@ def zoom_user_detail(request: HttpRequest, portal: Portal, email: str) -> HttpRe
         if form.is_valid():
             changes = form.changes(email=email, explicit=set(rules.webinars))
             try:
-                services.settings_update(portal=portal, user=request.user, changes=changes, source=f"user {email}")
+                document = services.settings_document_merge(portal=portal, changes=changes)
+                impact = selectors.settings_change_impact(portal=portal, document=document)
+                if impact.changes_hubspot and not _confirmed(request):
+                    return render(request, "settings_ui/zoom_user.html", _ctx(
+                        request, portal, "users", form=form, zoom_user=row, rules=rules, impact=impact,
+                    ))
+                services.settings_document_save(
+                    portal=portal, user=request.user, document=document, source=f"user {email}"
+                )
             except ValidationError as exc:
                 _apply_import_error(form, exc)
             else:
@@ -141,7 +169,7 @@ def zoom_user_detail(request: HttpRequest, portal: Portal, email: str) -> HttpRe
         )
     return render(
         request, "settings_ui/zoom_user.html",
-        _ctx(request, portal, "users", form=form, zoom_user=row, rules=rules),
+        _ctx(request, portal, "users", form=form, zoom_user=row, rules=rules, impact=None),
     )
 
 
@@ -156,11 +184,59 @@ def event_sinks(request: HttpRequest, portal: Portal) -> HttpResponse:
             except ValidationError as exc:
                 _apply_import_error(form, exc)
             else:
-                messages.success(request, "Event sinks saved.")
+                messages.success(request, "Activity settings saved.")
                 return redirect("settings_ui:event-sinks", hub_id=portal.hub_id)
     else:
         form = EventSinksForm(initial={"event_sinks": selectors.settings_document_get(portal=portal)["event_sinks"]})
     return render(request, "settings_ui/event_sinks.html", _ctx(request, portal, "sinks", form=form))
+
+
+def _question_error(message: str) -> str:
+    """A settings error about one mapping entry, in the question's own words."""
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith("registration_fields."):
+        return f"{question_label(head.removeprefix('registration_fields.'))}: {rest}"
+    return message.removeprefix("registration_fields: ")
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def registration_questions(request: HttpRequest, portal: Portal) -> HttpResponse:
+    """B6: map Zoom registration questions to HubSpot contact properties."""
+    if request.method == "POST":
+        form = RegistrationQuestionsForm(request.POST, keys=RegistrationQuestionsForm.posted_keys(request.POST))
+        if form.is_valid():
+            try:
+                services.settings_update(
+                    portal=portal, user=request.user, changes=form.changes(), source="registration questions"
+                )
+            except ValidationError as exc:
+                for message in exc.messages:
+                    form.add_error(None, _question_error(message))
+            else:
+                messages.success(request, "Registration questions saved.")
+                return redirect("settings_ui:registration-questions", hub_id=portal.hub_id)
+    overview = registration_questions_overview(portal=portal)
+    if request.method != "POST":
+        initial: dict[str, Any] = {
+            "registration_answers_to_contacts": selectors.settings_document_get(portal=portal).get(
+                "registration_answers_to_contacts", False
+            )
+        }
+        for i, row in enumerate(overview.rows):
+            initial[f"key_{i}"], initial[f"property_{i}"] = row.key, row.mapped_to
+        form = RegistrationQuestionsForm(initial=initial, keys=[r.key for r in overview.rows])
+    posted = form.data if form.is_bound else {}
+    rows = [
+        {"row": row, "index": i, "chosen": posted.get(f"property_{i}", row.mapped_to) if posted else row.mapped_to}
+        for i, row in enumerate(overview.rows)
+    ]
+    return render(
+        request,
+        "settings_ui/registration_questions.html",
+        _ctx(request, portal, "questions", form=form, rows=rows, properties=overview.properties,
+             problems=overview.problems),
+    )
 
 
 @portal_view
@@ -176,33 +252,73 @@ def settings_export(request: HttpRequest, portal: Portal) -> HttpResponse:
 @portal_view
 @require_http_methods(["GET", "POST"])
 def settings_import(request: HttpRequest, portal: Portal) -> HttpResponse:
+    preview: dict[str, Any] | None = None
     if request.method == "POST":
-        form = SettingsImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                _, entry = services.settings_document_save(
-                    portal=portal, user=request.user, document=form.cleaned_data["parsed"],
-                    source="import", action=AuditAction.SETTINGS_IMPORTED,
-                )
-            except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error(None, message)
-            else:
-                messages.success(
-                    request,
-                    "Settings imported." if entry else "Settings imported: they were identical, nothing changed.",
-                )
+        try:
+            form = SettingsImportForm(request.POST, request.FILES)
+        except RequestDataTooBig:
+            # The body is over DATA_UPLOAD_MAX_MEMORY_SIZE: Django cannot read it at all.
+            form = SettingsImportForm.refused(SettingsImportForm.too_large_message())
+        else:
+            preview = _import_preview(request, portal, form)
+            if preview is not None and preview.get("saved"):
                 return redirect("settings_ui:import", hub_id=portal.hub_id)
     else:
         form = SettingsImportForm()
     current = json.dumps(selectors.settings_document_get(portal=portal), indent=2, sort_keys=True)
-    return render(request, "settings_ui/import_export.html", _ctx(request, portal, "import", form=form, current=current))
+    return render(request, "settings_ui/import_export.html", _ctx(
+        request, portal, "import", form=form, current=current, preview=preview,
+        max_megabytes=SettingsImportForm.MAX_BYTES // 1_000_000,
+    ))
+
+
+def _import_preview(request: HttpRequest, portal: Portal, form: SettingsImportForm) -> dict[str, Any] | None:
+    """Validate (listing every error), then show what would change; save only once confirmed."""
+    if not form.is_valid():
+        return None
+    document = form.cleaned_data["parsed"]
+    errors = selectors.settings_document_errors(document)
+    if errors:
+        for message in errors:
+            form.add_error(None, message)
+        return None
+    before = selectors.settings_document_get(portal=portal)
+    try:
+        after = _normalised(document)
+        impact = selectors.settings_change_impact(portal=portal, document=document)
+    except ValidationError as exc:
+        for message in exc.messages:
+            form.add_error(None, message)
+        return None
+    diff = services.settings_diff(old=before, new=after)
+    if _confirmed(request):
+        try:
+            _, entry = services.settings_document_save(
+                portal=portal, user=request.user, document=document,
+                source="import", action=AuditAction.SETTINGS_IMPORTED,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                form.add_error(None, message)
+            return None
+        messages.success(
+            request, "Settings imported." if entry else "Settings imported: they were identical, nothing changed."
+        )
+        return {"saved": True}
+    rows = selectors.audit_diff_in_words(portal=portal, diff=diff)
+    return {"rows": rows, "impact": impact, "identical": not diff}
+
+
+def _normalised(document: Any) -> dict[str, Any]:
+    from connector.services.sync_settings import settings_document_parse
+
+    return settings_document_parse(document).as_dict()
 
 
 @portal_view
 @require_GET
 def audit_log(request: HttpRequest, portal: Portal) -> HttpResponse:
-    entries = selectors.audit_log_list(portal=portal)
+    entries = selectors.audit_entries_in_words(portal=portal, entries=selectors.audit_log_list(portal=portal))
     return render(request, "settings_ui/audit_log.html", _ctx(request, portal, "audit", entries=entries))
 
 
@@ -210,7 +326,10 @@ def audit_log(request: HttpRequest, portal: Portal) -> HttpResponse:
 
 
 def _run_row(run: Any) -> dict[str, Any]:
-    return {"run": run, **selectors.run_summary(run)}
+    return {
+        "run": run, "state": selectors.run_state(run), "trigger": selectors.run_trigger_words(run),
+        **selectors.run_summary(run),
+    }
 
 
 @portal_view
@@ -221,7 +340,7 @@ def dashboard(request: HttpRequest, portal: Portal) -> HttpResponse:
     chron = list(reversed(rows))
     runs_svg = charts.runs_chart(runs=[
         {
-            "label": (r["run"].started_at or r["run"].created_at).strftime("%d %b %H:%M"),
+            "label": (r["run"].started_at or r["run"].created_at).strftime("%d %b %H:%M UTC"),
             "written": r["contacts_created"] + r["contacts_updated"],
             "skipped": r["people_skipped"],
             "failed": r["run"].status == "failed",
@@ -237,6 +356,7 @@ def dashboard(request: HttpRequest, portal: Portal) -> HttpResponse:
             "attendees": [float(s["attendees"]) for s in series],
         },
         y_label="people",
+        integer=True,
     )
     held = selectors.webinars_with_sessions(portal=portal)
     chosen_id = request.GET.get("webinar") or (held[0].webinar_id if held else "")
@@ -244,14 +364,14 @@ def dashboard(request: HttpRequest, portal: Portal) -> HttpResponse:
     histogram_svg = None
     if chosen is not None:
         histogram_svg = charts.histogram(
-            title=f"Attendance % distribution: {chosen.topic or chosen.webinar_id}",
+            title=f"Attendance % distribution: {chosen.topic or 'Untitled webinar'}",
             values=selectors.webinar_attendance_percentages(portal=portal, webinar_id=chosen.webinar_id),
         )
     return render(request, "settings_ui/dashboard.html", _ctx(
         request, portal, "dashboard",
         rows=rows, active=selectors.sync_run_active(portal=portal),
         runs_svg=runs_svg, webinars_svg=webinars_svg, histogram_svg=histogram_svg,
-        held=held, chosen=chosen,
+        held=held, chosen=chosen, sync_mode=sync_rules_get(portal=portal).sync_mode,
     ))
 
 
@@ -273,10 +393,14 @@ def run_detail(request: HttpRequest, portal: Portal, run_id: int) -> HttpRespons
     run = selectors.sync_run_get(portal=portal, run_id=run_id)
     q = request.GET.get("q", "")
     groups = selectors.skip_groups_for_run(run=run, q=q)
+    selectors.skip_subjects_describe(run=run, groups=groups)
+    finished = run.finished_at is not None and not run.retrying
     return render(request, "settings_ui/run_detail.html", _ctx(
         request, portal, "dashboard",
         run=run, summary=selectors.run_summary(run), groups=groups, q=q,
-        finished=run.finished_at is not None,
+        state=selectors.run_state(run), error_help=selectors.run_error_help(run),
+        progress=selectors.progress_view(run.progress, finished=finished),
+        finished=finished,
         progress_url=reverse("settings_ui:run-progress", kwargs={"hub_id": portal.hub_id, "run_id": run.id}),
         report_json=json.dumps(run.report, indent=2, sort_keys=True) if run.report else "",
     ))
@@ -287,14 +411,16 @@ def run_detail(request: HttpRequest, portal: Portal, run_id: int) -> HttpRespons
 def run_progress(request: HttpRequest, portal: Portal, run_id: int) -> JsonResponse:
     """Polled by the run page's script until `finished` is true."""
     run = selectors.sync_run_get(portal=portal, run_id=run_id)
-    progress = run.progress or {}
+    finished = run.finished_at is not None and not run.retrying
+    state = selectors.run_state(run)
+    progress = selectors.progress_view(run.progress, finished=finished)
     return JsonResponse({
-        "id": run.id,
-        "status": run.status,
-        "finished": run.finished_at is not None,
-        "phase": progress.get("phase", ""),
-        "done": progress.get("done", 0),
-        "total": progress.get("total", 0),
+        "number": run.number,
+        "status": state.key,
+        "status_words": state.words,
+        "finished": finished,
+        "text": progress["text"],
+        "percent": progress["percent"],
         "summary": {k: v for k, v in selectors.run_summary(run).items() if k != "errors"},
         "errors": selectors.run_summary(run)["errors"],
     })

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from connector.models import Portal
+from connector.request_body import request_body_read
 from connector.services.strict_json import StrictJSONError, loads_strict
 from workflows.serializers import (
     ActionRequestInputSerializer,
@@ -77,7 +78,7 @@ class AddToZoomWebinarApi(APIView):
     def post(self, request: Request) -> Response:
         http_request = request._request
         try:
-            raw = http_request.body
+            raw = request_body_read(http_request)
         except RequestDataTooBig:
             return Response({"detail": "Request body too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
 

@@ -5,7 +5,9 @@ keeps its state elsewhere), starts the sandbox with the `demo` scenario on a
 free loopback port, connects the portal and both Zoom accounts (as `connect_sandbox` does),
 applies a settings document that exercises every rule of the scenario, runs a full sync,
 prints the report (counts by kind and by skip reason, API calls per service), runs the sync
-once more to show it is idempotent, stops the sandbox and exits 0.
+once more to show it is idempotent, shows a guest found again by her registration (B5) and
+the workflow action registering a contact for a webinar whose form requires a custom question
+(B6), stops the sandbox and exits 0.
 
 The demo portal is re-created on every run: the sandbox starts from the scenario each time,
 so what our database remembers of an earlier sandbox must not carry over.
@@ -36,7 +38,10 @@ DEMO_SETTINGS: dict[str, Any] = {
     },
     "webinars": {},
     "event_sinks": ["timeline"],
+    # B6: the "Advanced Setup Workshop" form requires Organization and a custom "Team size".
+    "registration_fields": {"org": "company", "custom:Team size": "team_size"},
 }
+WORKSHOP = "81000000006"
 
 
 def _setup() -> None:
@@ -54,6 +59,7 @@ def _setup() -> None:
     # The report is the output: routine request logs would drown it.
     logging.disable(logging.INFO)
     logging.getLogger("django.request").setLevel(logging.ERROR)
+    logging.getLogger("kombu").setLevel(logging.ERROR)
 
 
 def _say(text: str = "") -> None:
@@ -111,12 +117,60 @@ def main() -> int:
             f" updated {again['people']['contacts_updated']}, events {sum(again['events'].values())},"
             f" HubSpot writes {writes}"
         )
+        _say()
+        _guests_show(portal=portal, report=again)
+        _say()
+        _registration_show(portal=portal, server=server)
         if report["errors"] or again["errors"]:
             _say("The demo sync reported errors (above).")
+        _say()
+        from zoomsync.demo_live import demo_live
+
+        demo_live(server=server, say=_say)
     finally:
         server.stop()
     _say(f"Done in {time.monotonic() - started:.1f} s.")
     return 0
+
+
+def _guests_show(*, portal: Any, report: dict[str, Any]) -> None:
+    """B5: the guest Zoom reported without an email, counted for her registration."""
+    from connector.models import PersonStats
+
+    _say(f"Guests found again by their registration: {report['people']['guests_found']}"
+         f" (guests nobody can identify: {report['people']['skipped']['no_email']})")
+    maria = PersonStats.objects.filter(portal=portal, email="maria.garcia@umbrella.example").first()
+    if maria is not None:
+        _say(f"  maria.garcia@umbrella.example joined 'Launch: Product Tour' as a guest (no email):"
+             f" counted as her attendance (webinars attended {maria.attended_count},"
+             f" average {maria.average_attendance_percent} %)")
+
+
+def _registration_show(*, portal: Any, server: Any) -> None:
+    """B6: the workflow action registers Jane for a webinar whose form requires more than
+    the three fields, answering from her mapped contact properties."""
+    from workflows.services.registration import webinar_registration_add
+
+    jane = next(c for c in server.state()["hubspot"]["contacts"] if c["id"] == "501")
+    props = jane["properties"]
+    body = {"object": {"objectId": 501, "objectType": "CONTACT",
+                       "properties": {k: props.get(k) for k in ("email", "firstname", "lastname")}},
+            "inputFields": {"webinarId": WORKSHOP}}
+    outcome = webinar_registration_add(
+        portal=portal, callback_id="demo-registration-questions", email=props.get("email"),
+        first_name=props.get("firstname"), last_name=props.get("lastname"), webinar_id_raw=WORKSHOP,
+        contact_object_id="501", request_body=body,
+    )
+    _say(f"Workflow action: {props.get('email')} → 'Advanced Setup Workshop' (requires Organization"
+         f" and 'Team size'; mapped to company = {props.get('company')!r}, team_size = {props.get('team_size')!r})")
+    if outcome.error_code:
+        _say(f"  {outcome.state.value} {outcome.error_code}: {outcome.error_message}")
+        return
+    webinar = next(w for a in server.state()["zoom"]["accounts"] for w in a["webinars"] if str(w["id"]) == WORKSHOP)
+    registrant = next(r for r in webinar["registrants"] if r["id"] == outcome.registrant_id)
+    answers = ", ".join([f"{k} = {v!r}" for k, v in registrant["answers"].items()]
+                        + [f"{q['title']} = {q['value']!r}" for q in registrant["custom_questions"]])
+    _say(f"  {outcome.state.value}: registrant {outcome.registrant_id}, answers sent: {answers}")
 
 
 def _progress_printer():

@@ -74,6 +74,12 @@ if ZOOMSYNC_SANDBOX and not DEBUG:
 # Hosts a connection's api_base/oauth_base may name (the sandbox on loopback).
 ZOOMSYNC_SANDBOX_HOSTS = env.list("ZOOMSYNC_SANDBOX_HOSTS", default=["127.0.0.1", "localhost", "::1"])
 
+if not DEBUG and not env.list("ALLOWED_HOSTS", default=[]):
+    # Without it Django would answer any Host header (and did answer `testserver`).
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set. It is required when DEBUG is off: the host names this "
+        "server answers to, comma-separated (e.g. ALLOWED_HOSTS=zoomsync.example.com)."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 _public_host = ZOOMSYNC_PUBLIC_URL.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
 if _public_host and _public_host not in ALLOWED_HOSTS:
@@ -89,6 +95,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from a pinned package, not a CDN
     "django_celery_beat",
     "connector",
     "settings_ui",
@@ -99,6 +106,7 @@ if ZOOMSYNC_SANDBOX:
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "zoomsync.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,6 +144,14 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Sign-in throttling (zoomsync/auth.py): after LOGIN_MAX_FAILURES failed sign-ins for a
+# user name (or LOGIN_MAX_FAILURES_PER_IP from one address), sign-in is refused for
+# LOGIN_LOCKOUT_SECONDS, even with the right password.
+AUTHENTICATION_BACKENDS = ["zoomsync.auth.ThrottledModelBackend"]
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_MAX_FAILURES_PER_IP = env.int("LOGIN_MAX_FAILURES_PER_IP", default=30)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -144,6 +160,7 @@ LOGIN_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12_000_000  # above the settings import limit (10 MB): a too-large paste gets a form error
 USE_I18N = True
 USE_TZ = True
 
@@ -246,13 +263,35 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 SPECTACULAR_SETTINGS = {
+    # Swagger UI from the pinned drf-spectacular-sidecar package (works offline, no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "zoomsync",
     "DESCRIPTION": "Zoom webinars into HubSpot: workflow action and admin API",
     "VERSION": "0.1.0",
 }
 
+# --- Production headers (`manage.py check --deploy` is clean with DEBUG off) ----------
+# A Content-Security-Policy without inline scripts (zoomsync/middleware.py), in every mode.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Trust X-Forwarded-Proto only when told a proxy sets it (and strips it from clients), e.g.
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https. Trusting it unconditionally lets
+# any client claim https.
+_proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_header:
+    if len(_proxy_header) != 2:
+        raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is 'HEADER,value', e.g. HTTP_X_FORWARDED_PROTO,https")
+    SECURE_PROXY_SSL_HEADER = (_proxy_header[0], _proxy_header[1])
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # /healthz is probed over plain HTTP by load balancers and containers.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
 

@@ -194,3 +194,33 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         when = when.replace(tzinfo=UTC)
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
+
+
+# What kind of failure closed a sync run (SyncRun.error_code), by the exception's class: the
+# UI explains each code in words. Services' own exceptions are named here, not imported,
+# so the clients never depend on the services.
+SYNC_ERROR_CODES: dict[str, str] = {
+    "TransportError": "transport",
+    "Unauthorized": "unauthorized",
+    "Forbidden": "forbidden",
+    "RateLimited": "rate_limited",
+    "ServerError": "server_error",
+    "NotFound": "not_found",
+    "BadRequest": "bad_request",
+    "TokenRefreshFailed": "token_broken",
+    "TokenRefreshRetryable": "token_retry",
+    "SyncLeaseLost": "lease_lost",
+    "SyncAlreadyRunning": "already_running",
+    "SoftTimeLimitExceeded": "time_limit",
+    "TimeLimitExceeded": "time_limit",
+    "ApiError": "api_error",
+}
+
+
+def sync_error_code(exc: BaseException) -> str:
+    """The SyncRun.error_code of an exception: its nearest known class, else "internal"."""
+    for cls in type(exc).__mro__:
+        code = SYNC_ERROR_CODES.get(cls.__name__)
+        if code:
+            return code
+    return "internal"

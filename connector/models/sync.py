@@ -9,6 +9,8 @@ every skipped webinar/person/recording with its reason), SyncLease (one sync per
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from connector.models.tenancy import Portal, ZoomAccount
@@ -235,6 +237,10 @@ class SyncRun(models.Model):
     progress = models.JSONField(default=dict, blank=True)  # {"phase": ..., "done": n, "total": m}
     report = models.JSONField(default=dict, blank=True)  # INTERFACES.md §6
     error = models.TextField(blank=True)
+    # What kind of failure (connector.clients.errors.sync_error_code), for the UI's words.
+    error_code = models.CharField(max_length=30, blank=True)
+    retrying = models.BooleanField(default=False)  # failed, and the task will try again
+    number = models.PositiveIntegerField(null=True, blank=True)  # 1, 2, 3 … per portal
     # The pipeline's persisted state (services/pipeline.py): the stage reached, who works on
     # it (and when they last said so), what was asked for.
     phase = models.CharField(max_length=20, blank=True)  # "" | pull | webinars | finish | done
@@ -253,6 +259,12 @@ class SyncRun(models.Model):
             models.Index(fields=["portal", "-created_at"]),
             models.Index(fields=["portal", "status"]),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.number is None and self.portal_id:
+            last = SyncRun.objects.filter(portal_id=self.portal_id).aggregate(n=models.Max("number"))["n"]
+            self.number = (last or 0) + 1
+        super().save(*args, **kwargs)
 
 
 class SkipRecord(models.Model):

@@ -152,6 +152,9 @@ class OAuthState(models.Model):
     exchanged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name, verbose_name_plural = "OAuth state", "OAuth states"
+
 
 class ErasedPerson(models.Model):
     """A person erased on request: only a keyed hash of the email stays (never the email),
@@ -188,6 +191,9 @@ class PortalSyncSettings(models.Model):
     # B6: write registrants' answers to the mapped contact properties (where empty).
     registration_answers_to_contacts = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name, verbose_name_plural = "portal sync settings", "portal sync settings"
 
     def __str__(self) -> str:
         return f"Sync settings of {self.portal}"

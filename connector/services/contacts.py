@@ -88,15 +88,23 @@ class Lookup:
     primary: dict[str, str] = field(default_factory=dict)  # email → contact id (primary match)
     secondary: dict[str, str] = field(default_factory=dict)  # email → id of the contact holding it as secondary
     missing: list[str] = field(default_factory=list)
+    # B6: the primary matches' values of the extra properties asked for (email → values).
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def contacts_lookup(*, client: HubSpotClient, emails: list[str], archived: bool = False) -> Lookup:
+def contacts_lookup(
+    *, client: HubSpotClient, emails: list[str], archived: bool = False, extra_properties: Iterable[str] = ()
+) -> Lookup:
     """One batch read by email (≤ 100). HubSpot (and the sandbox) also match secondary
-    emails, returning the contact with its primary email: that is R13's signal."""
+    emails, returning the contact with its primary email: that is R13's signal.
+    `extra_properties` are read in the same call (B6: the mapped answer properties)."""
     lookup = Lookup()
     if not emails:
         return lookup
-    result = client.contacts_batch_read(emails, id_property="email", properties=READ_PROPERTIES, archived=archived)
+    extra = [p for p in extra_properties if p not in READ_PROPERTIES]
+    result = client.contacts_batch_read(
+        emails, id_property="email", properties=READ_PROPERTIES + extra, archived=archived
+    )
     wanted = set(emails)
     for contact in result.results:
         props = contact.get("properties") or {}
@@ -104,6 +112,8 @@ def contacts_lookup(*, client: HubSpotClient, emails: list[str], archived: bool 
         contact_id = str(contact.get("id"))
         if primary in wanted:
             lookup.primary[primary] = contact_id
+            if extra:
+                lookup.properties[primary] = {p: props.get(p) for p in extra}
         extras = {email_normalize(e) for e in (props.get("hs_additional_emails") or "").split(";") if e.strip()}
         for email in extras & wanted:
             if email not in lookup.primary:
@@ -189,9 +199,12 @@ def _bisect(
 # --- creates -------------------------------------------------------------------------
 
 
-def contact_create_item(*, portal: Portal, run: SyncRun | None, stats: PersonStats) -> OutboxItem:
-    """A new contact with email, first name, last name and its four properties at once."""
-    props = desired_properties(stats)
+def contact_create_item(
+    *, portal: Portal, run: SyncRun | None, stats: PersonStats, extra: dict[str, str] | None = None
+) -> OutboxItem:
+    """A new contact with email, first name, last name and its four properties at once
+    (and, B6, the registration answers mapped to contact properties: `extra`)."""
+    props = {**desired_properties(stats), **(extra or {})}
     create = {"email": stats.email, "firstname": stats.first_name, "lastname": stats.last_name}
     create.update({k: v for k, v in props.items() if v != ""})
     create = {k: v for k, v in create.items() if v != ""}

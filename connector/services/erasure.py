@@ -29,6 +29,7 @@ from django.utils.crypto import salted_hmac
 from connector.models import (
     ConnectionStatus,
     ContactLink,
+    DirtyPerson,
     ErasedPerson,
     OutboxItem,
     ParticipantRow,
@@ -44,6 +45,7 @@ from connector.models import (
     ZoomUser,
     ZoomUserSetting,
 )
+from connector.models.inbox import WebhookEvent
 
 logger = logging.getLogger("zoomsync.erasure")
 
@@ -214,6 +216,12 @@ def _person_rows_erase(*, portal: Portal, email: str, contact_id: str, result: E
     result.add("participant row", participants.delete()[0])
     result.add("person stats", PersonStats.objects.filter(portal=portal, email__iexact=email).delete()[0])
     result.add("contact link", ContactLink.objects.filter(portal=portal, email__iexact=email).delete()[0])
+    result.add("dirty person", DirtyPerson.objects.filter(portal=portal, email__iexact=email).delete()[0])
+    # Webhook deliveries naming the person: their bodies go (the row and its dedupe key stay).
+    result.add(
+        "webhook event",
+        WebhookEvent.objects.filter(portal=portal, raw_body__icontains=email).update(raw_body="{}"),
+    )
     _outbox_erase(portal=portal, email=email, contact_id=contact_id, result=result)
     runs = SyncRun.objects.filter(portal=portal)
     skips = SkipRecord.objects.filter(sync_run__in=runs).filter(

@@ -78,5 +78,8 @@ def guests_found_count(*, sessions: QuerySet[Session]) -> int:
 def participant_rows_of_people(*, rows: QuerySet[ParticipantRow], emails: list[str]) -> QuerySet[Any]:
     """The rows (of a queryset of participant rows) that belong to these people, Zoom's email
     or found by registrant id (B5), annotated with `person_email`."""
-    candidates = rows.filter(Q(email__in=emails) | (Q(email="") & ~Q(registrant_id="")))
+    # Guest rows are narrowed to the registrant ids of these people first (one subquery, not
+    # a lookup per guest row of the portal), then checked against the row's own webinar.
+    their_ids = Registrant.objects.filter(email__in=emails).exclude(registrant_id="").values("registrant_id")
+    candidates = rows.filter(Q(email__in=emails) | Q(email="", registrant_id__in=their_ids))
     return _person_email_annotated(candidates).filter(person_email__in=emails)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -63,6 +63,7 @@ from connector.services.events import (
 from connector.services.hubspot_schema import HubSpotSchema, hubspot_schema_ensure
 from connector.services.outbox import BATCH_SIZE, outbox_batches, outbox_enqueue, outbox_supersede
 from connector.services.recordings import recording_outbox_items
+from connector.services.registration_answers import AnswerWriter
 from connector.services.sanitize import email_is_valid
 
 if TYPE_CHECKING:
@@ -119,6 +120,8 @@ class _PortalPush:
         self.schema = HubSpotSchema()
         self.account_users: frozenset[str] = frozenset()
         self.archived_buffer: list[PersonStats] = []
+        # B6: registrants' answers to the mapped contact properties (inactive when off).
+        self.answers = AnswerWriter.for_portal(portal=ctx.portal)
         ctx.on_linked = self._linked
 
     # --- the run ---------------------------------------------------------------------
@@ -165,7 +168,7 @@ class _PortalPush:
                 report.skip(kind="person", reason=SkipReason.INVALID_EMAIL, subject=email)
             else:
                 to_read.append(email)
-        lookup = contacts_lookup(client=self.ctx.client, emails=to_read)
+        lookup = contacts_lookup(client=self.ctx.client, emails=to_read, extra_properties=self.answers.read_properties)
         for email, cid in lookup.secondary.items():
             # R13: a registration made with a contact's secondary email: no event, no contact.
             report.skip(
@@ -203,7 +206,9 @@ class _PortalPush:
                 dedupe_keys=list(lookup.primary),
                 note="not created: contact found by email",
             )
-            self._linked(dict(lookup.primary), set(lookup.primary), stats=stats_by_email, links=links)
+            self._linked(
+                dict(lookup.primary), set(lookup.primary), stats=stats_by_email, links=links, current=lookup.properties
+            )
 
     def _archived_flush(self, *, force: bool) -> None:
         """R14: people not found by email are looked up among archived (deleted) contacts,
@@ -221,6 +226,7 @@ class _PortalPush:
             created_before |= erased_among(portal=self.portal, emails=emails)  # R14: erased on request
             changes: dict[str, tuple[str, str]] = {}
             creates: list[OutboxItem] = []
+            answers = self.answers.properties_for(emails=emails, current={}, pushed={}, new=True)  # B6
             for stats in batch:
                 if stats.email in deleted or stats.email in created_before:
                     # Deleted in HubSpot (archived), or we created it once and it is gone for
@@ -228,7 +234,11 @@ class _PortalPush:
                     self.ctx.report.skip(kind="person", reason=SkipReason.DELETED_CONTACT, subject=stats.email)
                     changes[stats.email] = (ContactState.DELETED, deleted.get(stats.email, ""))
                 else:
-                    creates.append(contact_create_item(portal=self.portal, run=self.ctx.run, stats=stats))
+                    creates.append(
+                        contact_create_item(
+                            portal=self.portal, run=self.ctx.run, stats=stats, extra=answers.get(stats.email)
+                        )
+                    )
             with transaction.atomic():
                 links_save(portal=self.portal, changes=changes)
                 outbox_enqueue(items=creates)
@@ -242,6 +252,7 @@ class _PortalPush:
         *,
         stats: dict[str, PersonStats] | None = None,
         links: dict[str, ContactLink] | None = None,
+        current: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         """Queue the property update (when values changed) and the events of people just
         linked to a contact. Runs inside the caller's transaction."""
@@ -254,11 +265,14 @@ class _PortalPush:
                 links = {
                     link.email: link for link in ContactLink.objects.filter(portal=self.portal, email__in=list(need_update))
                 }
+            pushed = {e: links[e].pushed_properties if e in links else {} for e in need_update}
+            # B6: answers for mapped properties the contact has empty, in the same update.
+            answers = self.answers.properties_for(emails=need_update, current=current or {}, pushed=pushed)
             wanted = {
                 email: (
                     contacts[email],
-                    desired_properties(stats[email]),
-                    links[email].pushed_properties if email in links else {},
+                    {**desired_properties(stats[email]), **answers.get(email, {})},
+                    pushed[email],
                 )
                 for email in need_update
                 if email in stats

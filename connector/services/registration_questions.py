@@ -56,6 +56,7 @@ STANDARD_CHOICES: dict[str, tuple[str, ...]] = {
 CHOICE_TYPES = frozenset({"single_radio", "single_dropdown", "multiple"})
 CUSTOM_ANSWER_MAX = 128  # Zoom: custom_questions[].value ≤ 128 characters
 CUSTOM_TITLE_MAX = 300
+CONTACT_VALUE_MAX = 65536  # HubSpot: a string property holds at most 65,536 characters
 _PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 # Properties a mapping may not name: zoomsync's own four (R16–R19) and the email, which
 # identifies the contact and is never overwritten by an answer.
@@ -313,21 +314,136 @@ def registrant_answers_from_zoom(item: Mapping[str, Any]) -> dict[str, str]:
 
 
 def contact_answer_properties(
-    *, answers: Mapping[str, str], mapping: Mapping[str, str], current: Mapping[str, Any]
+    *,
+    answers: Mapping[str, str],
+    mapping: Mapping[str, str],
+    current: Mapping[str, Any],
+    ours: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """B6 inbound: {property: answer} for the mapped properties the contact has no value for.
-    `answers` is keyed like `registrant_answers_from_zoom`; the first answer per property wins."""
+    `answers` is keyed like `registrant_answers_from_zoom`; the first answer per property wins.
+    A value the contact holds because we wrote it (`ours`: what was last pushed) counts as
+    ours to keep, so a second sync sends nothing; any other value is never overwritten."""
     by_normal = {question_key_normalize(k): v for k, v in answers.items()}
+    ours = ours or {}
     out: dict[str, str] = {}
     for key, prop in mapping.items():
         value = by_normal.get(question_key_normalize(key))
         if not value or prop in out:
             continue
-        existing = current.get(prop)
-        if existing is not None and str(existing).strip():
-            continue  # only where the contact's value is empty
-        out[prop] = value
+        existing = "" if current.get(prop) is None else str(current.get(prop)).strip()
+        if existing and existing != str(ours.get(prop) or "").strip():
+            continue  # only where the contact's value is empty (or is the one we wrote)
+        out[prop] = value[:CONTACT_VALUE_MAX]
     return out
+
+
+# --- the settings screen: the questions webinars ask, the properties a portal has --------------
+
+OVERVIEW_WEBINARS = 25  # the most recent (upcoming first) synced webinars asked for their questions
+
+
+@dataclass
+class QuestionRow:
+    key: str  # the mapping key: a standard field name or custom: + the title
+    label: str
+    custom: bool
+    options: tuple[str, ...] = ()
+    asked_by: list[tuple[str, bool]] = field(default_factory=list)  # (webinar topic, required)
+    mapped_to: str = ""
+
+
+@dataclass
+class QuestionsOverview:
+    rows: list[QuestionRow]
+    properties: list[tuple[str, str]]  # (name, label) of the contact properties an answer can go to
+    problems: list[str]  # plain words: what could not be read
+
+
+def _property_usable(definition: Mapping[str, Any]) -> bool:
+    name = str(definition.get("name") or "")
+    meta = definition.get("modificationMetadata")
+    read_only = bool(definition.get("readOnlyValue")) or (
+        isinstance(meta, Mapping) and bool(meta.get("readOnlyValue"))
+    )
+    return bool(
+        _PROPERTY_NAME.match(name)
+        and not name.startswith(_RESERVED_PREFIX)
+        and name not in _RESERVED
+        and not read_only
+        and not definition.get("hidden")
+        and not definition.get("archived")
+    )
+
+
+def registration_questions_overview(*, portal: Portal) -> QuestionsOverview:
+    """B6 mapping screen: every standard question, the custom questions of the portal's
+    synced webinars (read from Zoom, `GET /webinars/{id}/registrants/questions`), which
+    webinar asks each, the current mapping, and the portal's contact properties (read from
+    HubSpot). Whatever cannot be read is said in `problems`; the rest is still shown."""
+    from connector.clients import errors as api_errors
+    from connector.clients.factories import hubspot_client_for, zoom_client_for
+    from connector.models import ConnectionStatus, Webinar
+    from connector.services import tokens
+
+    failures = (api_errors.ApiError, tokens.TokenRefreshFailed, tokens.TokenRefreshRetryable)
+    mapping = registration_fields_get(portal=portal)
+    rows: dict[str, QuestionRow] = {
+        name: QuestionRow(key=name, label=label, custom=False, options=STANDARD_CHOICES.get(name, ()))
+        for name, label in STANDARD_QUESTION_LABELS.items()
+    }
+    problems: list[str] = []
+    webinars = (
+        Webinar.objects.filter(account__portal=portal, account__status=ConnectionStatus.CONNECTED, skip_reason="")
+        .select_related("account")
+        .order_by("-start_time", "-pk")[:OVERVIEW_WEBINARS]
+    )
+    clients: dict[int, Any] = {}
+    for webinar in webinars:
+        client = clients.get(webinar.account_id)
+        if client is None:
+            client = clients[webinar.account_id] = zoom_client_for(webinar.account, max_retries=0)
+        try:
+            answer = client.registration_questions_get(webinar.webinar_id)
+        except api_errors.BadRequest:
+            continue  # registration is not enabled for this webinar: it asks nothing
+        except api_errors.NotFound:
+            continue
+        except failures:
+            problems.append(f"Zoom did not answer with the questions of “{webinar.topic or webinar.webinar_id}”.")
+            continue
+        for question in questions_from_zoom(answer):
+            normal = question_key_normalize(question.key)
+            row = rows.get(normal) or rows.get(question.key)
+            if row is None:
+                row = rows[normal] = QuestionRow(
+                    key=CUSTOM_PREFIX + question.label, label=question.label, custom=True, options=question.options
+                )
+            row.asked_by.append((webinar.topic or webinar.webinar_id, question.required))
+    for key, prop in mapping.items():
+        normal = question_key_normalize(key)
+        row = rows.get(normal) or rows.get(key)
+        if row is None:  # mapped earlier, asked by no webinar shown now
+            row = rows[normal] = QuestionRow(key=key, label=question_label(key), custom=True)
+        row.mapped_to = prop
+    properties: list[tuple[str, str]] = []
+    try:
+        listed = hubspot_client_for(portal, max_retries=0).properties_list("contacts")
+    except failures:
+        listed = []
+        problems.append("HubSpot did not answer with the contact properties; the current choices are kept.")
+    properties = sorted(
+        {(str(d["name"]), str(d.get("label") or d["name"])) for d in listed if _property_usable(d)},
+        key=lambda p: (p[1].casefold(), p[0]),
+    )
+    known = {name for name, _ in properties}
+    properties += [(prop, prop) for prop in sorted(set(mapping.values()) - known)]
+    every = [rows[name] for name in STANDARD_QUESTIONS] + sorted(
+        (r for r in rows.values() if r.custom), key=lambda r: r.label.casefold()
+    )
+    # The questions the webinars ask (or that are mapped) first, then the rest.
+    ordered = [r for r in every if r.asked_by or r.mapped_to] + [r for r in every if not (r.asked_by or r.mapped_to)]
+    return QuestionsOverview(rows=ordered, properties=properties, problems=problems)
 
 
 def _dicts(value: object) -> list[Mapping[str, Any]]:
@@ -341,6 +457,8 @@ __all__ = [
     "STANDARD_QUESTIONS",
     "STANDARD_QUESTION_LABELS",
     "Question",
+    "QuestionRow",
+    "QuestionsOverview",
     "RegistrationAnswers",
     "answers_to_contacts_enabled",
     "contact_answer_properties",
@@ -353,4 +471,5 @@ __all__ = [
     "registration_fields_get",
     "registration_fields_parse",
     "registration_fields_set",
+    "registration_questions_overview",
 ]

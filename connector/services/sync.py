@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from connector.clients import errors
 from connector.clients.base import api_calls_counted
 from connector.clients.errors import ApiError, RateLimited, ServerError, TransportError
 from connector.models import ConnectionStatus, Portal, SkipRecord, SyncLease, SyncRun, SyncRunStatus
@@ -203,9 +204,10 @@ def sync_run_fail(*, run: SyncRun, report: SyncReport, api_calls: dict[str, int]
     report.finish()
     run.status = SyncRunStatus.FAILED
     run.error = f"{type(exc).__name__}: {exc}"[:5000]
+    run.error_code = errors.sync_error_code(exc)  # what kind of failure, for the UI's words
     run.finished_at = report.finished_at
     run.report = report.as_dict(api_calls=api_calls)
-    run.save(update_fields=["status", "error", "finished_at", "report"])
+    run.save(update_fields=["status", "error", "error_code", "finished_at", "report"])
 
 
 def sync_run_succeed(*, run: SyncRun, report: SyncReport, api_calls: dict[str, int]) -> dict[str, Any]:

@@ -223,7 +223,8 @@ def sync_fanout_finish(*, sync_run_id: int) -> dict[str, Any] | None:
         sync_lease_acquire(portal=portal, owner=owner or lease_owner_new(), run=run)
     except SyncAlreadyRunning as exc:
         SyncRun.objects.filter(pk=run.pk).update(
-            status=SyncRunStatus.FAILED, error=f"lease lost: {exc}", finished_at=timezone.now()
+            status=SyncRunStatus.FAILED, error=f"lease lost: {exc}", error_code="lease_lost",
+            finished_at=timezone.now(),
         )
         return None
     try:

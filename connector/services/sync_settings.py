@@ -65,10 +65,12 @@ def domains_normalize(values: Any, *, field_name: str) -> list[str]:
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise ValidationError(f"{field_name}: expected a list of domain strings")
     out: list[str] = []
+    seen: set[str] = set()  # a set: 60,000 domains are checked in linear time
     for value in values:
         domain = domain_normalize(value)
-        if domain in out:
+        if domain in seen:
             raise ValidationError(f"{field_name}: {value!r} is listed twice")
+        seen.add(domain)
         out.append(domain)
     return out
 

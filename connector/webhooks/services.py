@@ -6,10 +6,10 @@ and queue `webhook_event_process_task` for each new row once the transaction com
 
 `webhook_event_process` does an event's work, idempotently:
 - Zoom registrations, status changes, `webinar.ended`, recordings, webinar created/updated/
-  deleted: the portal's data is refreshed from Zoom and pushed to HubSpot through the one
-  function `_portal_refresh` (the sync pipeline's change tracking when present). A refresh
-  that started after the event arrived already covers it, so a burst of events costs a few
-  refreshes, not one each. `webinar.ended` is done only once the session's participant report
+  deleted: the people named are marked changed and a sync is requested through the one
+  function `_portal_refresh` (`sync_request`, merged with any sync queued or running), so a
+  burst of events costs a few runs, not one each; a run that started after the event arrived
+  already covers it. `webinar.ended` is done only once the session's participant report
   is complete (Zoom's report lags), else it is tried again later.
 - HubSpot `contact.deletion`: the person's link is marked deleted, never recreated (R14);
   `contact.merge`: the link follows the surviving contact; `contact.privacyDeletion`: the
@@ -23,6 +23,7 @@ dashboard until replayed (`webhook_events_replay`, the admin action, `manage.py 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import importlib
 import json
@@ -31,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -66,6 +68,8 @@ ZOOM_REFRESH_EVENTS = frozenset({
 # Carried by webinar.ended's participant report: nothing to do on their own, but counted to
 # know when that report is complete.
 ZOOM_SESSION_EVENTS = frozenset({"webinar.started", "webinar.participant_joined", "webinar.participant_left"})
+# Refresh every webinar's verdict, not just one webinar's data.
+WEBINAR_CHANGES = frozenset({"webinar.created", "webinar.updated", "webinar.deleted"})
 ZOOM_DEAUTHORIZED = "app_deauthorized"
 HUBSPOT_DELETION = "contact.deletion"
 HUBSPOT_PRIVACY_DELETION = "contact.privacyDeletion"
@@ -142,9 +146,20 @@ class Stored:
     duplicates: int
 
 
-def _store(rows: list[WebhookEvent]) -> Stored:
+def _debounce_s() -> float:
+    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_DEBOUNCE_S", 1.0))
+
+
+def _enqueue(event_id: int) -> None:
     from connector.webhooks.tasks import webhook_event_process_task
 
+    if webhook_event_process_task.app.conf.task_always_eager:
+        webhook_event_process_task.apply((event_id,))  # no broker: in-process, before the answer
+    else:
+        webhook_event_process_task.apply_async((event_id,), countdown=_debounce_s())
+
+
+def _store(rows: list[WebhookEvent]) -> Stored:
     new: list[int] = []
     duplicates = 0
     with transaction.atomic():
@@ -157,7 +172,9 @@ def _store(rows: list[WebhookEvent]) -> Stored:
                 continue
             if row.status == WebhookStatus.PENDING:
                 new.append(row.pk)
-                webhook_event_process_task.delay_on_commit(row.pk)
+                # A short wait gathers a burst (1,000 registrations) into a few refreshes; eager
+                # Celery (no broker) runs it at once, before the answer.
+                transaction.on_commit(functools.partial(_enqueue, row.pk))
     return Stored(new=new, duplicates=duplicates)
 
 
@@ -191,6 +208,13 @@ def webhook_zoom_store(*, body: bytes, event: Any) -> Stored:
     return _store(rows)
 
 
+def _portal_id(event: dict[str, Any]) -> int | None:
+    value = event.get("portalId")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        return None
+    return value
+
+
 def webhook_hubspot_store(*, events: Any) -> Stored:
     """Store a signed HubSpot delivery (a JSON array of events), one row per event."""
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
@@ -198,8 +222,7 @@ def webhook_hubspot_store(*, events: Any) -> Stored:
     if len(events) > 1000:
         raise WebhookPayloadError("too many events in one delivery")
     portals = {p.hub_id: p for p in Portal.objects.filter(
-        hub_id__in=[e["portalId"] for e in events if isinstance(e.get("portalId"), int)
-                    and not isinstance(e.get("portalId"), bool) and 0 < e["portalId"] < 2**63])}
+        hub_id__in=[pid for pid in (_portal_id(e) for e in events) if pid is not None])}
     rows = []
     for event in events:
         # research/hubspot-api.md §9.2: the type is `subscriptionType` (or `eventType`).
@@ -207,7 +230,8 @@ def webhook_hubspot_store(*, events: Any) -> Stored:
         object_id = _text(event.get("objectId"))
         key = ":".join(_text(event.get(k), 40) for k in ("eventId", "occurredAt", "portalId")) + f":{kind}:{object_id}"
         raw = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-        portal = portals.get(event.get("portalId"))  # type: ignore[arg-type]
+        pid = _portal_id(event)
+        portal = portals.get(pid) if pid is not None else None
         known = kind in (HUBSPOT_DELETION, HUBSPOT_PRIVACY_DELETION, HUBSPOT_MERGE)
         ok = portal is not None and known and object_id.isdigit()
         rows.append(WebhookEvent(
@@ -223,25 +247,24 @@ def webhook_hubspot_store(*, events: Any) -> Stored:
 # --- processing -------------------------------------------------------------------------------
 
 
-def _portal_refresh(*, portal: Portal, since: dt.datetime) -> None:
-    """Bring HubSpot up to date with what Zoom now holds for this portal (the one place the
-    webhooks start sync work). A refresh that started after `since` already covers the event.
-    Raises EventRetry when another refresh of the portal is running."""
-    from connector.services.sync import SyncAlreadyRunning, portal_sync
+def _portal_refresh(
+    *, portal: Portal, since: dt.datetime, webinar_ids: list[str] | None = None, emails: Iterable[str] = ()
+) -> None:
+    """Bring HubSpot up to date with what Zoom now holds (the one place the webhooks start sync
+    work): the people named are marked changed and a sync of the portal is requested, merged
+    with any sync already queued or running (the pipeline's request merging: a burst of events
+    is a few runs, not one each). A run that started after `since` already covers the event.
+    With no broker the run happens in-process before this returns."""
+    from connector.services.sync_requests import people_mark_dirty, sync_request
 
     covered = SyncRun.objects.filter(
         portal=portal, status=SyncRunStatus.SUCCEEDED, started_at__gte=since
     ).exists()
     if covered:
         return
-    run = SyncRun.objects.create(portal=portal, trigger="webhook")
-    try:
-        portal_sync(portal=portal, run=run)
-    except SyncAlreadyRunning as exc:
-        SyncRun.objects.filter(pk=run.pk).update(
-            status=SyncRunStatus.FAILED, error=f"not started: {exc}", finished_at=timezone.now()
-        )
-        raise EventRetry("another sync of this portal is running", countdown=2) from exc
+    with transaction.atomic():
+        people_mark_dirty(portal=portal, emails=emails)
+        sync_request(portal=portal, source="webhook", webinar_ids=webinar_ids)
 
 
 def _erasure() -> Any:
@@ -292,11 +315,26 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
     # B1: registrations, attendance, recordings and webinar changes reach HubSpot now.
     # A retry (a report that was not complete) needs a refresh newer than the last attempt.
     since = event.received_at if event.attempts <= 1 else timezone.now()
-    _portal_refresh(portal=event.portal, since=since)
+    one_webinar = event.event_type not in WEBINAR_CHANGES and event.subject.isdigit()
+    webinar_ids = [event.subject] if one_webinar else None
+    _portal_refresh(portal=event.portal, since=since, webinar_ids=webinar_ids, emails=_emails_named(event))
     if event.event_type == "webinar.ended" and not _session_complete(event):
-        # The participant report lags behind the end of the session: try again.
-        raise EventRetry("the session's participant report is not complete yet", countdown=10)
+        # The participant report lags behind the end of the session: try again, less often.
+        raise EventRetry("the session's participant report is not complete yet",
+                         countdown=min(10 * 2 ** max(event.attempts - 1, 0), 300))
     return WebhookStatus.PROCESSED
+
+
+def _emails_named(event: WebhookEvent) -> list[str]:
+    """The registrant of a registration event (marked changed for the pipeline)."""
+    if not event.event_type.startswith("webinar.registration_"):
+        return []
+    try:
+        registrant = json.loads(event.raw_body)["payload"]["object"]["registrant"]
+    except (ValueError, KeyError, TypeError):
+        return []
+    email = registrant.get("email") if isinstance(registrant, dict) else None
+    return [email] if isinstance(email, str) and email else []
 
 
 def _hubspot_process(event: WebhookEvent) -> WebhookStatus:
@@ -323,16 +361,16 @@ def _hubspot_process(event: WebhookEvent) -> WebhookStatus:
         erasure = _erasure()
         if erasure is None:
             raise EventRetry("the erasure service is not installed", countdown=60)
+        emails = set(ContactLink.objects.filter(portal=portal, contact_id=contact_id).values_list("email", flat=True))
         erasure.person_erase(portal=portal, contact_id=contact_id)
-        _inbox_scrub(portal=portal, contact_id=contact_id)
+        _inbox_scrub(portal=portal, emails=emails)
         return WebhookStatus.PROCESSED
     return WebhookStatus.IGNORED
 
 
-def _inbox_scrub(*, portal: Portal, contact_id: str) -> None:
+def _inbox_scrub(*, portal: Portal, emails: set[str]) -> None:
     """Stored Zoom payloads naming the erased person are emptied (their raw bodies hold emails)."""
-    emails = {e for e in ContactLink.objects.filter(portal=portal, contact_id=contact_id).values_list("email", flat=True) if e}
-    for email in emails:
+    for email in {e for e in emails if e}:
         WebhookEvent.objects.filter(portal=portal, raw_body__icontains=email).update(raw_body="{}")
 
 

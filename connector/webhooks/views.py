@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from connector.request_body import request_body_read
 from connector.webhooks.services import (
     WebhookPayloadError,
     json_strict_loads,
@@ -40,7 +42,10 @@ def _bad(exc: Exception) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def zoom_webhook(request: HttpRequest) -> JsonResponse:
-    body = request.body
+    try:
+        body = request_body_read(request)
+    except RequestDataTooBig:
+        return JsonResponse({"error": "request body too large"}, status=413)
     check = zoom_signature_verify(
         signature=request.headers.get("x-zm-signature"), timestamp=request.headers.get("x-zm-request-timestamp"),
         body=body,
@@ -64,7 +69,10 @@ def zoom_webhook(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 @require_POST
 def hubspot_webhook(request: HttpRequest) -> JsonResponse:
-    body = request.body
+    try:
+        body = request_body_read(request)
+    except RequestDataTooBig:
+        return JsonResponse({"error": "request body too large"}, status=413)
     check = hubspot_signature_verify(
         signature=request.headers.get("X-HubSpot-Signature-v3"),
         timestamp=request.headers.get("X-HubSpot-Request-Timestamp"),

@@ -215,6 +215,9 @@ class HubSpotState:
         self.callbacks_completed: dict[str, dict[str, Any]] = {}
         self.action_definitions: dict[str, dict[str, Any]] = {}
         self.next_definition_id = 3000001
+        # webhooks v3 management (sandbox/hubspot/webhooks_v3.py)
+        self.webhook_settings: dict[str, Any] | None = None
+        self.webhook_subscriptions: dict[str, dict[str, Any]] = {}
         self._install_default_properties()
 
     # ------------------------------------------------------------------ construction

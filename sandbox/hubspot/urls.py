@@ -8,6 +8,7 @@ routes come before parameterised ones that would shadow them.
 from django.urls import path
 
 from sandbox.hubspot import views as v
+from sandbox.hubspot import webhooks_v3 as wh
 from sandbox.hubspot.auth import HAPIKEY, NONE, OAUTH
 from sandbox.hubspot.views import endpoint
 
@@ -27,6 +28,13 @@ urlpatterns = [
     path("settings/v3/users/<str:userId>", endpoint(OAUTH, GET=v.user_get)),
     path("business-units/v3/business-units/user/<str:userId>",
          endpoint(OAUTH, GET=v.business_units)),
+    # Webhooks v3 management (developer key)
+    path("webhooks/v3/<str:appId>/settings",
+         endpoint(HAPIKEY, GET=wh.settings_get, PUT=wh.settings_put, DELETE=wh.settings_delete)),
+    path("webhooks/v3/<str:appId>/subscriptions",
+         endpoint(HAPIKEY, GET=wh.subscriptions_get, POST=wh.subscriptions_post)),
+    path("webhooks/v3/<str:appId>/subscriptions/<str:subscriptionId>",
+         endpoint(HAPIKEY, GET=wh.subscription_get, PATCH=wh.subscription_patch, DELETE=wh.subscription_delete)),
     # Contacts
     path("crm/v3/objects/contacts", endpoint(OAUTH, GET=v.contacts_list, POST=v.contact_create)),
     path("crm/v3/objects/contacts/batch/read", endpoint(OAUTH, POST=v.contacts_batch_read)),

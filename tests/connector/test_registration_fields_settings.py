@@ -88,3 +88,15 @@ def test_inbound_answers_fill_only_empty_properties():
     assert contact_answer_properties(answers=answers, mapping=mapping, current={"jobtitle": "Boss", "team": ""}) == {
         "team": "50+"
     }
+
+
+def test_required_standard_choice_outside_zoom_enum_is_refused_by_name():
+    questions = [Question(key="no_of_employees", label="Number of employees", required=True,
+                          options=("1-20", "21-50", "51-100"))]
+    built = registration_answers_build(questions=questions, mapping={"no_of_employees": "numemployees"},
+                                       contact={"numemployees": "25-50"})
+    assert not built.complete
+    assert built.refused == ["Number of employees ('25-50' is not one of its options: 1-20, 21-50, 51-100)"]
+    ok = registration_answers_build(questions=questions, mapping={"no_of_employees": "numemployees"},
+                                    contact={"numemployees": " 21-50"})
+    assert ok.complete and ok.fields == {"no_of_employees": "21-50"}

@@ -4,6 +4,7 @@ never a callback id a HubSpot retry still needs."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -98,6 +99,13 @@ def _world(portal: Portal) -> dict[str, Any]:
                                  after={"selected_users": [EMAIL]},
                                  diff=[{"path": "selected_users", "old": [], "new": [EMAIL]}])
     Portal.objects.filter(pk=portal.pk).update(installed_by_hubspot_email=EMAIL)
+    from connector.models import DirtyPerson
+    from connector.models.inbox import WebhookEvent
+
+    DirtyPerson.objects.create(portal=portal, email=EMAIL)
+    WebhookEvent.objects.create(provider="zoom", portal=portal, event_type="webinar.registration_created",
+                                dedupe_key="d1", raw_body=json.dumps({"payload": {"object": {
+                                    "registrant": {"email": EMAIL, "first_name": FIRST}}}}))
     return {"account": account, "webinar": webinar, "run": run}
 
 

@@ -318,7 +318,13 @@ def test_r3_guest_rows_have_empty_email_and_rejoins_are_extra_rows(zoom):
     rows = zoom.get(f"/past_webinars/{enc2(SLASH_UUID)}/participants",
                     params={"page_size": 300}).json()["participants"]
     guests = [r for r in rows if r["user_email"] == ""]
-    assert len(guests) == 1 and guests[0]["name"] == "+1 555 0100"
+    # The phone dial-in is nobody's registrant; Maria joined as a guest through her own
+    # registration, which the report form names by registrant_id (B5).
+    assert sorted(r["name"] for r in guests) == ["+1 555 0100", "Maria G."]
+    report = zoom.get(f"/report/webinars/{enc2(SLASH_UUID)}/participants",
+                      params={"page_size": 300, "include_fields": "registrant_id"}).json()["participants"]
+    assert {r["name"]: r["registrant_id"] for r in report if r["user_email"] == ""} == {
+        "+1 555 0100": "", "Maria G.": "r_maria_1"}
     jane = [r for r in rows if r["user_email"] == "jane.doe@example.com"]
     assert len(jane) == 3 and len({r["id"] for r in jane}) == 3
     assert {r["registrant_id"] for r in jane} == {"r_jane_1"}
@@ -365,7 +371,7 @@ def test_report_participants_registrant_id_only_when_asked(zoom):
 def test_report_webinar_details(zoom):
     report = zoom.get(f"/report/webinars/{enc2(SLASH_UUID)}").json()
     assert report["uuid"] == SLASH_UUID and report["id"] == LAUNCH
-    assert report["participants_count"] == 12
+    assert report["participants_count"] == 13
     assert report["start_time"] == "2026-10-01T15:00:00Z"
     assert report["end_time"] == "2026-10-01T16:00:00Z"
     assert report["user_email"] == "hal.host@acme.com"

@@ -50,7 +50,7 @@ def test_dashboard_lists_runs_with_counts(client_alice, member_portal, finished_
     response = client_alice.get(url("dashboard", member_portal))
     body = response.content.decode()
     assert response.status_code == 200
-    row = body.split(f"#{finished_run.id}</a>")[1].split("</tr>")[0]
+    row = body.split(f"Run {finished_run.number}</a>")[1].split("</tr>")[0]
     cells = re.findall(r'<td class="num">(.*?)</td>', row)
     assert cells[:4] == ["3", "10", "4", "1 / 4"]
     assert "42.0 s" in row
@@ -102,10 +102,13 @@ def test_run_detail_groups_by_kind_and_reason(client_alice, member_portal, finis
 
 def test_progress_json(client_alice, member_portal):
     run = SyncRun.objects.create(portal=member_portal, status="running", started_at=timezone.now(),
-                                 progress={"phase": "pull", "done": 3, "total": 8})
+                                 progress={"phase": "pull:webinar data", "done": 3, "total": 8})
     data = client_alice.get(url("run-progress", member_portal, run_id=run.id)).json()
     assert data["finished"] is False and data["status"] == "running"
-    assert (data["phase"], data["done"], data["total"]) == ("pull", 3, 8)
+    # In words, and the bar is the share of the whole sync: users and webinar lists are
+    # done (15%), then 3 of 8 webinars of the 45% that reading registrations takes.
+    assert data["text"] == "Reading registrations and attendance: 3 of 8 webinars"
+    assert data["percent"] == 32
     page = client_alice.get(url("run", member_portal, run_id=run.id)).content.decode()
     assert 'data-finished="0"' in page and "noscript" in page
     # A running sync replaces the Sync now button with a link to it.
@@ -203,6 +206,31 @@ def test_sync_now_refused_while_portal_is_broken(client_alice, member_portal):
     assert "reconnect it first" in response.content.decode()
 
 
-def test_home_without_portals_offers_install(client_alice):
+def test_home_without_portals_offers_install(client_alice, settings):
+    settings.HUBSPOT_CLIENT_ID, settings.HUBSPOT_CLIENT_SECRET = "app-id", "app-secret"
     body = client_alice.get("/").content.decode()
     assert "not an administrator of any HubSpot portal" in body and "/hubspot/install" in body
+
+
+def test_install_and_connect_say_not_configured_without_credentials(client_alice, member_portal, settings):
+    """Item 3: no app credentials and no sandbox: the buttons say what to set instead of
+    sending the admin to HubSpot or Zoom with an empty client_id."""
+    settings.HUBSPOT_CLIENT_ID = settings.ZOOM_CLIENT_ID = ""
+    settings.ZOOMSYNC_SANDBOX = False
+    body = client_alice.get(url("connections", member_portal)).content.decode()
+    assert "Connect a Zoom account: not configured." in body and "ZOOM_CLIENT_ID" in body
+    assert "Reconnect HubSpot: not configured." in body and "/hubspot/install" not in body
+    from connector.models import PortalMembership
+
+    PortalMembership.objects.all().delete()
+    home = client_alice.get("/").content.decode()
+    assert "Install zoomsync in HubSpot: not configured." in home and "HUBSPOT_CLIENT_ID" in home
+    assert "/hubspot/install" not in home
+
+
+def test_install_and_connect_point_at_the_sandbox_when_it_is_mounted(client_alice, member_portal, settings):
+    settings.HUBSPOT_CLIENT_ID = settings.ZOOM_CLIENT_ID = ""
+    settings.ZOOMSYNC_SANDBOX = True
+    body = client_alice.get(url("connections", member_portal)).content.decode()
+    assert "not configured" not in body
+    assert "fake Zoom sign-in" in body and "connect_sandbox" in body

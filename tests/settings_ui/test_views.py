@@ -242,7 +242,7 @@ def test_user_page_shows_webinars_and_zoom_event_not_syncable(client_alice, memb
     body = response.content.decode()
     assert response.status_code == 200
     assert "Launch" in body and "Deep dive" in body and "Summit" in body
-    assert "Zoom Events are not supported (R2)" in body
+    assert "webinars of Zoom Events cannot be synced" in body
     assert 'name="webinar_81000000009"' in body and "disabled" in body.split('name="webinar_81000000009"')[0][-200:] + body.split('name="webinar_81000000009"')[1][:80]
 
 
@@ -283,7 +283,7 @@ def test_r2_zoom_event_webinar_cannot_be_switched_on(client_alice, member_portal
     data = {"sync_new_webinars_by_default": "on", "webinar_81000000009": "on"}
     response = client_alice.post(url("zoom-user", member_portal, email="host@acme.com"), data)
     assert response.status_code == 200
-    assert "Zoom Event webinars cannot be synced (R2)." in response.context["form"].errors["webinar_81000000009"]
+    assert "Webinars of Zoom Events cannot be synced." in response.context["form"].errors["webinar_81000000009"]
     assert sync_settings_export(portal=member_portal)["webinars"] == {}
     assert not AuditLogEntry.objects.exists()
 
@@ -343,7 +343,11 @@ def test_export_is_the_settings_document(client_alice, member_portal):
 
 
 def test_import_pasted_document(client_alice, admin_user, member_portal):
-    response = client_alice.post(url("import", member_portal), {"document": json.dumps(DOC)})
+    # First a preview of what would change; nothing is saved until it is confirmed.
+    preview = client_alice.post(url("import", member_portal), {"document": json.dumps(DOC)})
+    assert preview.status_code == 200 and "What this import will change" in preview.content.decode()
+    assert not AuditLogEntry.objects.exists()
+    response = client_alice.post(url("import", member_portal), {"document": json.dumps(DOC), "confirm": "1"})
     assert response.status_code == 302
     assert sync_settings_export(portal=member_portal) == DOC
     entry = AuditLogEntry.objects.get()
@@ -357,6 +361,11 @@ def test_import_uploaded_file_roundtrip(client_alice, member_portal):
     upload = io.BytesIO(exported)
     upload.name = "settings.json"
     response = client_alice.post(url("import", member_portal), {"file": upload})
+    # The preview keeps the uploaded document in the text box: confirming posts it.
+    assert response.status_code == 200
+    kept = response.context["form"].data["document"]
+    assert json.loads(kept) == DOC
+    response = client_alice.post(url("import", member_portal), {"document": kept, "confirm": "1"})
     assert response.status_code == 302
     assert sync_settings_export(portal=member_portal) == DOC
 
@@ -401,13 +410,15 @@ def test_audit_log_page_shows_who_when_what(client_alice, member_portal, zoom_us
     response = client_alice.get(url("audit-log", member_portal))
     body = response.content.decode()
     assert "alice" in body and "Settings changed" in body
-    assert "partner.example" in body and "excluded_host_domains" in body
+    # Settings keys are shown as their labels, not as document keys.
+    assert "partner.example" in body and "Host exclusions" in body and "excluded_host_domains" not in body
 
 
 # --- Connections -------------------------------------------------------------------------
 
 
-def test_connections_page(client_alice, member_portal, zoom_account):
+def test_connections_page(client_alice, member_portal, zoom_account, settings):
+    settings.HUBSPOT_CLIENT_ID, settings.HUBSPOT_CLIENT_SECRET = "app-id", "app-secret"
     from connector.models import ZoomAccount
 
     ZoomAccount.objects.create(portal=member_portal, account_id="zacc_eu", business_unit_id="101",
@@ -430,13 +441,13 @@ def test_audit_log_page_shows_per_user_change_in_words(client_alice, member_port
                       {"sync_new_webinars_by_default": "on", "sync_recordings": "on", "webinar_81000000002": "on"})
     body = client_alice.get(url("audit-log", member_portal)).content.decode()
     assert "new webinars by default: on, recordings: on" in body
-    assert "webinars.81000000001" in body and "sync: off" in body
+    assert "Webinar “Launch”" in body and "sync: off" in body and "webinars.81000000001" not in body
 
 
 def test_r3_r15_guidance_is_shown_next_to_the_settings(client_alice, member_portal):
     body = client_alice.get(url("global-settings", member_portal)).content.decode()
     # R3: guests lose their email; the admin is told to turn on registration.
-    assert "Guests without an email are not synced (R3)" in body
+    assert "Guests without an email are not synced." in body
     assert "registration</em> for your webinars in Zoom" in body
     # R15 (same rule as R13, shown as guidance): registrants must use their primary email.
-    assert "Registrants must use their primary email (R13, R15)" in body
+    assert "Registrants must use their primary email." in body

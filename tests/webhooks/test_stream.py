@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 
 from connector.models import SyncRun, WebhookEvent
-from connector.services.hubspot_schema import PROP_ATTENDED, PROP_REGISTRATIONS, TEMPLATE_ATTENDANCE, TEMPLATE_REGISTRATION
+from connector.services.hubspot_schema import (
+    PROP_ATTENDED,
+    PROP_REGISTRATIONS,
+    TEMPLATE_ATTENDANCE,
+    TEMPLATE_REGISTRATION,
+)
 from connector.services.sync import portal_sync
 from tests.webhooks.test_rows import FUTURE, LAUNCH, contact, events, registrant_id
 

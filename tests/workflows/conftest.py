@@ -29,7 +29,7 @@ def _action_settings(settings):
     # proven in test_security_signatures.
     settings.HUBSPOT_REQUIRE_SIGNATURE_V3 = False
     # The fake Zoom hosts these tests mock with `responses` (production honours none).
-    settings.ZOOMSYNC_SANDBOX_HOSTS = [*settings.ZOOMSYNC_SANDBOX_HOSTS, "zoom.test", "zoom-eu.test"]
+    settings.ZOOMSYNC_SANDBOX_HOSTS = [*settings.ZOOMSYNC_SANDBOX_HOSTS, "zoom.test", "zoom-eu.test", "hubspot.test"]
 
 
 def action_body(

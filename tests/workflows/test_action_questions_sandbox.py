@@ -30,7 +30,8 @@ def scenario(contact: dict[str, Any]) -> dict[str, Any]:
             "properties": [
                 {"name": "team_size", "label": "Team size", "type": "enumeration", "fieldType": "select",
                  "groupName": "contactinformation",
-                 "options": [{"label": x, "value": x} for x in ("1-10", "11-50", "50+", "500+")]},
+                 "options": [{"label": x, "value": x, "displayOrder": i, "hidden": False}
+                             for i, x in enumerate(("1-10", "11-50", "50+", "500+"))]},
                 {"name": "numemployees", "label": "Number of employees", "type": "string",
                  "groupName": "contactinformation"},
             ],

@@ -14,6 +14,7 @@ import pytest
 import responses
 from django.utils import timezone
 
+from connector.request_body import API_BODY_LIMIT
 from tests.workflows.conftest import HUB_ID, ZOOM_BASE, action_body, zoom_account_create
 from workflows.models import ActionExecution, ExecutionStatus, RegistrantAddAttempt
 from workflows.selectors import workflow_registrations_for_portal
@@ -322,7 +323,26 @@ def test_hub_id_recorded_for_unknown_portal(post_action, db):
 
 def test_oversized_body_is_refused_before_anything_happens(post_action, hub_portal):
     body = action_body()
-    body["padding"] = "x" * (3 * 1024 * 1024)  # above Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE
+    body["padding"] = "x" * (API_BODY_LIMIT + 1)  # above the endpoint's own limit
     response = post_action(body)
     assert response.status_code == 413
     assert not ActionExecution.objects.exists()
+
+
+@responses.activate
+def test_b6_hubspot_busy_while_reading_mapped_properties_asks_hubspot_to_retry(post_action, zoom_account, settings):
+    from connector.models import Portal
+    from connector.services.sync_settings import sync_settings_import
+
+    portal = Portal.objects.get(hub_id=HUB_ID)
+    portal.api_base = "https://hubspot.test"
+    portal.save(update_fields=["api_base"])
+    sync_settings_import(portal=portal, document={"registration_fields": {"org": "company"}})
+    mock_zoom(responses, questions={"questions": [{"field_name": "org", "required": True}], "custom_questions": []})
+    responses.get("https://hubspot.test/crm/v3/objects/contacts/904", status=429, headers={"Retry-After": "7"},
+                  json={"status": "error", "message": "Too many requests", "category": "RATE_LIMITS"})
+    response = post_action(action_body())
+    assert response.status_code == 429
+    assert response["Retry-After"] == "7"
+    assert not zoom_posts(responses)  # nothing registered; HubSpot retries the whole action
+    assert ActionExecution.objects.get().status == ExecutionStatus.RETRY

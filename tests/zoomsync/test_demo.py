@@ -28,3 +28,10 @@ def test_demo_runs_and_exits_zero(tmp_path):
     assert "no_email 3" in out  # the phone guest of 81000000001 and two guests of 81000000008
     assert "Errors      none" in out
     assert "HubSpot writes 0" in out  # the second run is idempotent
+    # B5: Maria joined as a guest through her registration; B6: Jane registered for a webinar
+    # whose form requires Organization and a custom "Team size", answered from her properties.
+    assert "Guests found again by their registration: 1" in out
+    assert "answers sent: org = 'Doe Industries', Team size = '11-50'" in out
+    assert "  SUCCESS: registrant " in out
+    # Real time: each live act reached HubSpot through its webhook (B1, B3).
+    assert "Live changes" in out and out.count("in HubSpot after") == 4 and "NOT in HubSpot" not in out

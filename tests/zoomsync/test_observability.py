@@ -53,7 +53,7 @@ def test_json_log_line_carries_the_context_ids():
 def test_production_logs_are_json_by_default(tmp_path):
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": "x" * 50,
            "FIELD_ENCRYPTION_KEYS": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg=",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "ALLOWED_HOSTS": "zoomsync.example.com"}
     env.pop("LOG_FORMAT", None)
     env.pop("ZOOMSYNC_SANDBOX", None)  # production refuses the sandbox
     code = ("import django, logging; django.setup(); from zoomsync.log import log_context\n"

@@ -45,7 +45,8 @@ print(json.dumps({
 }))
 """
 
-PROD_SECRETS = {"SECRET_KEY": "x" * 50, "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+PROD_SECRETS = {"SECRET_KEY": "x" * 50, "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                "ALLOWED_HOSTS": "zoomsync.example.com"}  # all three required in production
 
 
 def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -100,7 +101,8 @@ def test_debug_uses_development_secrets_from_ignored_file():
 
 def test_encryption_keys_are_a_comma_separated_list_first_encrypts():
     k1, k2 = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    values = _settings({"DEBUG": "0", "SECRET_KEY": "s" * 50, "FIELD_ENCRYPTION_KEYS": f"{k1}, {k2},"})
+    values = _settings({"DEBUG": "0", "SECRET_KEY": "s" * 50, "FIELD_ENCRYPTION_KEYS": f"{k1}, {k2},",
+                        "ALLOWED_HOSTS": "zoomsync.example.com"})
     assert values["KEYS"] == [k1, k2]
 
 

@@ -558,7 +558,9 @@ def _registration_answers(request: _Request, *, questions: object, account: Zoom
     missing = [p for p in properties_needed(questions=listed, mapping=mapping) if p not in contact]
     if missing and request.contact_object_id:
         try:
-            record = hubspot_client_for(request.portal).contact_get(request.contact_object_id, properties=missing)
+            # No retry inside HubSpot's own call: a busy HubSpot gets 429/503 and retries the action.
+            client = hubspot_client_for(request.portal, max_retries=0)
+            record = client.contact_get(request.contact_object_id, properties=missing)
         except api_errors.NotFound:
             record = {}
         except (api_errors.RateLimited, api_errors.ServerError, api_errors.TransportError,
