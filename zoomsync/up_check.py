@@ -40,6 +40,8 @@ def up_problems(environ: dict[str, str]) -> list[str]:
         problems.append("DATABASE_URL must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/NAME)")
     if not environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://")):
         problems.append("CELERY_BROKER_URL must be a Redis URL (redis://HOST:6379/0)")
+    if not environ.get("ALLOWED_HOSTS", "").strip(" ,"):
+        problems.append("ALLOWED_HOSTS is not set (the host names this server answers to)")
     for secret in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS"):
         if not environ.get(secret):
             problems.append(f"{secret} is not set (see .env.example for how to generate one)")
