@@ -171,13 +171,16 @@ def test_lease_lost_and_token_errors_have_their_own_words():
         assert code in selectors.ERROR_HELP, code
 
 
-def test_sync_run_fail_records_the_error_code(member_portal):
-    from connector.services.report import SyncReport
-    from connector.services.sync import sync_run_fail
+def test_sync_run_fail_records_the_error_code(member_portal, monkeypatch):
+    from connector.services import pipeline
 
-    run = SyncRun.objects.create(portal=member_portal, status="running", started_at=timezone.now())
-    sync_run_fail(run=run, report=SyncReport(portal=member_portal, run=run), api_calls={},
-                  exc=api_errors.TransportError("down", status=0))
+    def pull_down(**kwargs):
+        raise api_errors.TransportError("down", status=0)
+
+    monkeypatch.setattr(pipeline, "stage_pull", pull_down)
+    run = SyncRun.objects.create(portal=member_portal, status="queued")
+    with pytest.raises(api_errors.TransportError):
+        pipeline.pipeline_run(run=run)
     run.refresh_from_db()
     assert (run.status, run.error_code) == ("failed", "transport")
 
