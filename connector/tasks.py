@@ -99,7 +99,9 @@ def portal_sync_task(self: Any, portal_id: int, sync_run_id: int | None = None, 
     if portal is None or not portal.is_active:
         logger.info("portal %s is gone or not connected: nothing to sync", portal_id)
         if sync_run_id is not None:
-            pipeline.run_fail_unstarted(sync_run_id=sync_run_id, error="portal not connected")
+            pipeline.run_fail_unstarted(
+                sync_run_id=sync_run_id, error="portal not connected", error_code="not_connected"
+            )
         return None
     run = SyncRun.objects.filter(pk=sync_run_id, portal=portal).first() if sync_run_id else None
     if run is None:
@@ -178,10 +180,8 @@ def portal_sync_failed_task(
 ) -> None:
     """The chord's error callback: a webinar task failed for good, so the run failed."""
     pipeline.pipeline_failed(
-        sync_run_id=sync_run_id,
-        error=f"webinar pull failed: {type(exc).__name__}: {exc}",
-        owner=owner,
-        code=sync_error_code(exc),
+        sync_run_id=sync_run_id, error=f"webinar pull failed: {type(exc).__name__}: {exc}",
+        error_code=sync_error_code(exc), owner=owner,
     )
 
 

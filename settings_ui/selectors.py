@@ -417,6 +417,10 @@ ERROR_HELP: dict[str, tuple[str, str]] = {
         "The sync ran longer than it is allowed to.",
         "Press Sync now: the next sync goes on from where this one stopped.",
     ),
+    "not_connected": (
+        "The HubSpot portal is not connected (it was uninstalled or its connection broke).",
+        "Reconnect HubSpot under Connections, then press Sync now.",
+    ),
     "internal": (
         "zoomsync stopped because of an internal error.",
         "Press Sync now. If it fails again, contact your zoomsync administrator with this run's number.",
@@ -661,6 +665,8 @@ SETTING_LABELS = {
     "excluded_recording_domains": "Recording exclusions",
     "excluded_contact_domains": "Contact exclusions",
     "event_sinks": "Activity sent to HubSpot",
+    "registration_fields": "Registration questions",
+    "registration_answers_to_contacts": "Registration answers written to contacts",
 }
 _VALUE_WORDS = {
     "sync_mode": {"none": "no users", "all": "all users", "selected": "selected users"},

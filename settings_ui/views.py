@@ -258,7 +258,7 @@ def settings_import(request: HttpRequest, portal: Portal) -> HttpResponse:
             form = SettingsImportForm(request.POST, request.FILES)
         except RequestDataTooBig:
             # The body is over DATA_UPLOAD_MAX_MEMORY_SIZE: Django cannot read it at all.
-            form = SettingsImportForm.refused(SettingsImportForm.too_large_message())
+            form = SettingsImportForm.refused(SettingsImportForm.paste_too_large_message())
         else:
             preview = _import_preview(request, portal, form)
             if preview is not None and preview.get("saved"):
@@ -269,6 +269,7 @@ def settings_import(request: HttpRequest, portal: Portal) -> HttpResponse:
     return render(request, "settings_ui/import_export.html", _ctx(
         request, portal, "import", form=form, current=current, preview=preview,
         max_megabytes=SettingsImportForm.MAX_BYTES // 1_000_000,
+        paste_max_bytes=SettingsImportForm.paste_max_bytes(),
     ))
 
 

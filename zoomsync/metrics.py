@@ -14,6 +14,8 @@ Read from the database at scrape time (right whatever process does the work):
 
 - `zoomsync_outbox_backlog{status}`: outbox items waiting (pending) or failed for good.
 - `zoomsync_sync_runs{status}`: sync runs by status (running, queued, ...).
+- `zoomsync_webhook_backlog{provider}`: received webhook events not processed yet, and
+  `zoomsync_webhook_oldest_waiting_seconds{provider}`: how long the oldest of them has waited.
 
 Several processes on one host (gunicorn workers, Celery workers): set
 PROMETHEUS_MULTIPROC_DIR to one empty folder for all of them (`make up` does) and /metrics
@@ -82,6 +84,31 @@ class DatabaseCollector(Collector):
         for status, n in SyncRun.objects.values_list("status").annotate(n=Count("pk")).values_list("status", "n"):
             runs.add_metric([str(status)], n)
         yield runs
+        yield from self._webhooks()
+
+    def _webhooks(self) -> Iterator[GaugeMetricFamily]:
+        from django.db.models import Count, Min
+        from django.utils import timezone
+
+        from connector.models import WebhookEvent, WebhookProvider, WebhookStatus
+
+        waiting = (WebhookStatus.PENDING, WebhookStatus.RETRYING)
+        backlog = GaugeMetricFamily("zoomsync_webhook_backlog",
+                                    "Received webhook events not processed yet (pending or retrying)",
+                                    labels=["provider"])
+        oldest = GaugeMetricFamily("zoomsync_webhook_oldest_waiting_seconds",
+                                   "Age of the oldest webhook event not processed yet (0: none)",
+                                   labels=["provider"])
+        rows = {p: (n, first) for p, n, first in WebhookEvent.objects.filter(status__in=waiting)
+                .values_list("provider").annotate(n=Count("pk"), first=Min("received_at"))
+                .values_list("provider", "n", "first")}
+        now = timezone.now()
+        for provider in WebhookProvider.values:
+            n, first = rows.get(provider, (0, None))
+            backlog.add_metric([provider], n)
+            oldest.add_metric([provider], (now - first).total_seconds() if first else 0.0)
+        yield backlog
+        yield oldest
 
 
 def metrics_render() -> tuple[bytes, str]:

@@ -160,7 +160,6 @@ LOGIN_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 12_000_000  # above the settings import limit (10 MB): a too-large paste gets a form error
 USE_I18N = True
 USE_TZ = True
 

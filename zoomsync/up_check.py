@@ -1,7 +1,7 @@
 """`make up`'s first step: refuse, with plain words, a production start that cannot work.
 
 Reads the environment as honcho will give it to the processes (the shell, then the env file
-over it) and checks: DEBUG off, DATABASE_URL is PostgreSQL, CELERY_BROKER_URL is Redis, the
+over it) and checks: DEBUG and ZOOMSYNC_SANDBOX off, DATABASE_URL is PostgreSQL, CELERY_BROKER_URL is Redis, the
 secrets are set. Exit 0 when all is well, else 2 with one line per problem.
 """
 
@@ -34,10 +34,14 @@ def up_problems(environ: dict[str, str]) -> list[str]:
     problems = []
     if environ.get("DEBUG", "0").lower() in ("1", "true", "yes", "on"):
         problems.append("DEBUG is on: production runs with DEBUG=0")
+    if environ.get("ZOOMSYNC_SANDBOX", "0").lower() in ("1", "true", "yes", "on"):
+        problems.append("ZOOMSYNC_SANDBOX is on: the sandbox is for development only (unset it)")
     if not environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://", "pgsql://")):
         problems.append("DATABASE_URL must be a PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/NAME)")
     if not environ.get("CELERY_BROKER_URL", "").startswith(("redis://", "rediss://")):
         problems.append("CELERY_BROKER_URL must be a Redis URL (redis://HOST:6379/0)")
+    if not environ.get("ALLOWED_HOSTS", "").strip(" ,"):
+        problems.append("ALLOWED_HOSTS is not set (the host names this server answers to)")
     for secret in ("SECRET_KEY", "FIELD_ENCRYPTION_KEYS"):
         if not environ.get(secret):
             problems.append(f"{secret} is not set (see .env.example for how to generate one)")

@@ -227,7 +227,9 @@ def run_claim(*, run: SyncRun, resume: bool = False) -> SyncRun:
     return run
 
 
-def run_fail(*, run: SyncRun, error: str, code: str = "internal", report: dict[str, Any] | None = None) -> None:
+def run_fail(
+    *, run: SyncRun, error: str, error_code: str = "internal", report: dict[str, Any] | None = None
+) -> None:
     """Close a run as failed and free its lease. Best effort: when the database itself is
     what failed, the run stays running without a heartbeat and is taken over later (B2:
     recording a failure never hides the failure)."""
@@ -235,7 +237,7 @@ def run_fail(*, run: SyncRun, error: str, code: str = "internal", report: dict[s
         fields: dict[str, Any] = {
             "status": SyncRunStatus.FAILED,
             "error": error[:5000],
-            "error_code": code,  # what kind of failure, for the UI's words
+            "error_code": error_code,  # what kind of failure, for the UI's words
             "finished_at": timezone.now(),
             "heartbeat_at": None,
         }
@@ -253,10 +255,10 @@ def run_fail(*, run: SyncRun, error: str, code: str = "internal", report: dict[s
         logger.exception("sync run %s: the failure could not be recorded", run.pk)
 
 
-def run_fail_unstarted(*, sync_run_id: int, error: str) -> None:
+def run_fail_unstarted(*, sync_run_id: int, error: str, error_code: str = "internal") -> None:
     """A queued run that cannot start (its portal is gone or disconnected)."""
     SyncRun.objects.filter(pk=sync_run_id, status=SyncRunStatus.QUEUED).update(
-        status=SyncRunStatus.FAILED, error=error[:5000], error_code="token_broken", finished_at=timezone.now(),
+        status=SyncRunStatus.FAILED, error=error[:5000], error_code=error_code, finished_at=timezone.now(),
         phase=PHASE_DONE,
     )
 
@@ -474,7 +476,7 @@ def stage_finish(*, run: SyncRun, pull_only: bool = False, progress: Progress | 
             failed_report: dict[str, Any] | None = report.as_dict(api_calls=total)
         except Exception:  # noqa: BLE001 - the database may be what failed
             failed_report = None
-        run_fail(run=run, error=f"{type(exc).__name__}: {exc}", code=sync_error_code(exc), report=failed_report)
+        run_fail(run=run, error=f"{type(exc).__name__}: {exc}", error_code=sync_error_code(exc), report=failed_report)
         raise
     report.finish()
     result = report.as_dict(api_calls=stored.merge(StageCounts(api_calls=dict(calls))).api_calls)
@@ -532,7 +534,7 @@ def pipeline_run(
         return stage_finish(run=run, pull_only=pull_only, progress=progress)
     except BaseException as exc:
         if run.phase != PHASE_FINISH:  # stage_finish records its own failure with its report
-            run_fail(run=run, error=f"{type(exc).__name__}: {exc}", code=sync_error_code(exc))
+            run_fail(run=run, error=f"{type(exc).__name__}: {exc}", error_code=sync_error_code(exc))
         raise
     finally:
         log_context_pop(log_token)
@@ -558,13 +560,15 @@ def pipeline_webinar(*, sync_run_id: int, webinar_pk: int) -> dict[str, Any] | N
     return stage_webinar(run=run, webinar_pk=webinar_pk)
 
 
-def pipeline_failed(*, sync_run_id: int, error: str, owner: str | None = None, code: str = "internal") -> None:
+def pipeline_failed(
+    *, sync_run_id: int, error: str, error_code: str = "internal", owner: str | None = None
+) -> None:
     """A webinar task failed for good (the chord will not finish): the run failed, its lease
     is freed now. With `owner`, only while the run is still that owner's (not taken over)."""
     run = SyncRun.objects.select_related("portal").filter(pk=sync_run_id).first()
     if run is None or run.status != SyncRunStatus.RUNNING or (owner is not None and run.owner != owner):
         return
-    run_fail(run=run, error=error, code=code)
+    run_fail(run=run, error=error, error_code=error_code)
 
 
 def portal_sync(

@@ -38,6 +38,7 @@ from connector.models import (
     ZoomAccount,
     ZoomUser,
 )
+from connector.services.erasure import erased_among
 from connector.services.recordings import recordings_pull
 from connector.services.registration_questions import registrant_answers_from_zoom
 from connector.services.sync_requests import people_mark_dirty, webinar_people_mark_dirty
@@ -416,6 +417,14 @@ class AccountPull:
                 if exc.code not in (3000, 300):
                     yield "incomplete", status, []
 
+    def _erased_dropped(self, rows: dict[str, tuple[Any, ...]], *, email_at: int) -> dict[str, tuple[Any, ...]]:
+        """The rows less those of people erased on request (B3): Zoom still lists them, but
+        nothing of theirs is stored again; only the keyed hash of their email stays."""
+        erased = erased_among(portal=self.account.portal, emails={row[email_at] for row in rows.values()})
+        if not erased:
+            return rows
+        return {key: row for key, row in rows.items() if row[email_at] not in erased}
+
     def _registrants_write(self, webinar: Webinar, page: list[dict[str, Any]], status: str) -> None:
         now = dt_db(timezone.now())
         rows: dict[str, tuple[Any, ...]] = {}
@@ -436,6 +445,7 @@ class AccountPull:
                 now,
                 json.dumps(registrant_answers_from_zoom(item)),  # B6
             )
+        rows = self._erased_dropped(rows, email_at=2)
         with transaction.atomic():
             # B2: who changed is marked in the same transaction as the change.
             changed = rows_changed_emails(
@@ -586,6 +596,7 @@ class AccountPull:
                 dt_db(join),
                 dt_db(_dt(item.get("leave_time"))),
             )
+        rows = self._erased_dropped(rows, email_at=2)
         with transaction.atomic():
             # B2: who changed is marked in the same transaction as the change.
             changed = rows_changed_emails(

@@ -8,6 +8,7 @@ later see who was skipped and why.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,11 +205,17 @@ def report_absorb(*, report: SyncReport, counts: StageCounts) -> None:
         report.error(message)
 
 
+def _reason_words(reason: str) -> str:
+    label = str(dict(SkipReason.choices).get(reason, reason))
+    return re.sub(r" \((?:R\d+(?:, )?)+\)$", "", label)
+
+
 def report_format(report: dict[str, Any]) -> str:
     """The §6 report for people: counts by kind, skips by reason, API calls per service."""
 
     def skips(d: dict[str, int]) -> str:
-        shown = [f"{reason} {count}" for reason, count in d.items() if count]
+        # In words ("Part of a Zoom Event 1"), not codes; the labels' rule numbers are left out.
+        shown = [f"{_reason_words(reason)} {count}" for reason, count in d.items() if count]
         return ", ".join(shown) if shown else "none"
 
     w, p, r = report["webinars"], report["people"], report["recordings"]

@@ -43,6 +43,7 @@ from connector.models import (
     ZoomAuthType,
     ZoomUser,
 )
+from connector.models.tenancy import connection_base_honoured
 
 logger = logging.getLogger("zoomsync.sandbox_connect")
 
@@ -252,7 +253,7 @@ def sandbox_world_verify(*, portal: Portal) -> None:
     was connected to. Otherwise the portal is marked broken (Connections says so) and
     SandboxWorldChanged is raised, so no link of the old world is read as a contact deleted
     in HubSpot (R14). An unreachable sandbox is left to the push's own transport errors."""
-    if not portal.api_base or not portal.sandbox_world_id:
+    if not portal.sandbox_world_id or not connection_base_honoured(portal.api_base):
         return
     base = portal.api_base.rstrip("/").removesuffix("/hubspot")
     try:

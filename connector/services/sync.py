@@ -5,9 +5,6 @@ path for the in-process sync and the workers); asking for a sync is
 
 from __future__ import annotations
 
-from typing import Any
-
-from connector.clients.errors import sync_error_code
 from connector.models import Portal, SyncRun
 from connector.services.pipeline import (
     LEASE_TTL,
@@ -17,13 +14,11 @@ from connector.services.pipeline import (
     SyncLeaseLost,
     lease_owner_new,
     portal_sync,
-    run_fail,
     sync_lease_acquire,
     sync_lease_release,
     sync_lease_renew,
 )
 from connector.services.pull import account_level_pull, account_pull
-from connector.services.report import SyncReport
 
 __all__ = [
     "LEASE_TTL",
@@ -38,7 +33,6 @@ __all__ = [
     "sync_lease_acquire",
     "sync_lease_release",
     "sync_lease_renew",
-    "sync_run_fail",
     "sync_run_start",
 ]
 
@@ -49,11 +43,3 @@ def sync_run_start(*, portal: Portal, trigger: str = "manual") -> SyncRun:
     from connector.services.sync_requests import sync_request
 
     return sync_request(portal=portal, source=trigger)
-
-
-def sync_run_fail(*, run: SyncRun, report: SyncReport, api_calls: dict[str, int], exc: BaseException) -> None:
-    """Close a run as failed with what its report counted so far and the kind of failure
-    (`error_code`, for the UI's words)."""
-    report.finish()
-    result: dict[str, Any] = report.as_dict(api_calls=api_calls)
-    run_fail(run=run, error=f"{type(exc).__name__}: {exc}", code=sync_error_code(exc), report=result)

@@ -70,6 +70,9 @@ ZOOM_REFRESH_EVENTS = frozenset({
 ZOOM_SESSION_EVENTS = frozenset({"webinar.started", "webinar.participant_joined", "webinar.participant_left"})
 # Refresh every webinar's verdict, not just one webinar's data.
 WEBINAR_CHANGES = frozenset({"webinar.created", "webinar.updated", "webinar.deleted"})
+# Refreshed together with the portal's other waiting events (webinar.ended waits for its report).
+BATCHABLE = ZOOM_REFRESH_EVENTS - {"webinar.ended"}
+BATCH_MAX = 5000
 ZOOM_DEAUTHORIZED = "app_deauthorized"
 HUBSPOT_DELETION = "contact.deletion"
 HUBSPOT_PRIVACY_DELETION = "contact.privacyDeletion"
@@ -315,9 +318,26 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
     # B1: registrations, attendance, recordings and webinar changes reach HubSpot now.
     # A retry (a report that was not complete) needs a refresh newer than the last attempt.
     since = event.received_at if event.attempts <= 1 else timezone.now()
-    one_webinar = event.event_type not in WEBINAR_CHANGES and event.subject.isdigit()
-    webinar_ids = [event.subject] if one_webinar else None
-    _portal_refresh(portal=event.portal, since=since, webinar_ids=webinar_ids, emails=_emails_named(event))
+    # The portal's other waiting events of the same kind ride on this one request: the run it
+    # asks for starts after every one of them arrived (a queued run, or the one that follows a
+    # running run), so one task empties a burst's backlog.
+    batch = [event]
+    if event.event_type in BATCHABLE:
+        batch += list(
+            WebhookEvent.objects.filter(
+                portal=event.portal, provider=WebhookProvider.ZOOM, status=WebhookStatus.PENDING,
+                event_type__in=BATCHABLE, received_at__lte=timezone.now(),
+            ).exclude(pk=event.pk).order_by("occurred_at", "pk")[:BATCH_MAX]
+        )
+    one_webinar = all(e.event_type not in WEBINAR_CHANGES and e.subject.isdigit() for e in batch)
+    webinar_ids = sorted({e.subject for e in batch}) if one_webinar else None
+    emails = [email for e in batch for email in _emails_named(e)]
+    _portal_refresh(portal=event.portal, since=since, webinar_ids=webinar_ids, emails=emails)
+    riders = [e.pk for e in batch if e.pk != event.pk]
+    if riders:
+        WebhookEvent.objects.filter(pk__in=riders, status=WebhookStatus.PENDING).update(
+            status=WebhookStatus.PROCESSED, processed_at=timezone.now(), attempts=1
+        )
     if event.event_type == "webinar.ended" and not _session_complete(event):
         # The participant report lags behind the end of the session: try again, less often.
         raise EventRetry("the session's participant report is not complete yet",

@@ -129,7 +129,7 @@ def test_sync_full_run_pushes_and_second_run_is_idle(sandbox):
     assert first["people"]["contacts_created"] >= 2  # jane and bob (den was denied)
     assert first["api_calls"]["hubspot"] > 0
     human = run("sync", "--portal", "62515")
-    assert "Webinars" in human and "API calls" in human and "zoom_event 1" in human
+    assert "Webinars" in human and "API calls" in human and "Part of a Zoom Event 1" in human
     second = json.loads(run("sync", "--json"))
     assert second["people"]["contacts_created"] == 0 and second["people"]["contacts_updated"] == 0
     assert sum(second["events"].values()) == 0

@@ -240,3 +240,19 @@ def test_background_pages_arrive_in_order_and_errors_are_raised_in_the_caller():
     bg = _Background(lambda: iter(range(10_000)), maxsize=1)
     bg.close()
     assert not bg._thread.is_alive()
+
+
+def test_b3_erased_person_is_not_stored_again_by_the_next_pull(sandbox):
+    from connector.services.erasure import person_erase
+
+    portal = connect(sandbox, scenario_copy())
+    sync_pull(portal)
+    email = Registrant.objects.exclude(email="").values_list("email", flat=True).first()
+    assert email and ParticipantRow.objects.filter(email=email).exists()
+    person_erase(portal=portal, email=email)
+    assert not Registrant.objects.filter(email=email).exists()
+    # Zoom still lists them: a full pull reads them again and stores nothing of theirs.
+    sync_pull(portal, full=True)
+    assert not Registrant.objects.filter(email=email).exists()
+    assert not ParticipantRow.objects.filter(email=email).exists()
+    assert Registrant.objects.exclude(email="").exists()  # everybody else is still pulled

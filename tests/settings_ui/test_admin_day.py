@@ -171,13 +171,16 @@ def test_lease_lost_and_token_errors_have_their_own_words():
         assert code in selectors.ERROR_HELP, code
 
 
-def test_sync_run_fail_records_the_error_code(member_portal):
-    from connector.services.report import SyncReport
-    from connector.services.sync import sync_run_fail
+def test_sync_run_fail_records_the_error_code(member_portal, monkeypatch):
+    from connector.services import pipeline
 
-    run = SyncRun.objects.create(portal=member_portal, status="running", started_at=timezone.now())
-    sync_run_fail(run=run, report=SyncReport(portal=member_portal, run=run), api_calls={},
-                  exc=api_errors.TransportError("down", status=0))
+    def pull_down(**kwargs):
+        raise api_errors.TransportError("down", status=0)
+
+    monkeypatch.setattr(pipeline, "stage_pull", pull_down)
+    run = SyncRun.objects.create(portal=member_portal, status="queued")
+    with pytest.raises(api_errors.TransportError):
+        pipeline.pipeline_run(run=run)
     run.refresh_from_db()
     assert (run.status, run.error_code) == ("failed", "transport")
 
@@ -291,7 +294,10 @@ def test_60000_contact_exclusion_domains_save_in_well_under_two_seconds(client_a
     elapsed = time.perf_counter() - started
     assert response.status_code == 302, response.context["form"].errors if response.context else ""
     assert len(sync_settings_export(portal=member_portal)["excluded_contact_domains"]) == 60_000
-    assert elapsed < 2.0, f"{elapsed:.2f} s"
+    # The quadratic duplicate check took 56 s; linear, this is about a second on SQLite.
+    from django.db import connection
+
+    assert elapsed < (2.0 if connection.vendor == "sqlite" else 4.0), f"{elapsed:.2f} s"
 
 
 def test_the_export_of_60000_domains_imports_again(client_alice, member_portal):
@@ -312,31 +318,43 @@ def test_too_large_paste_is_a_form_error_and_keeps_the_text(client_alice, member
     from settings_ui.forms import SettingsImportForm
 
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 3_000_000
-    SettingsImportForm.MAX_BYTES, old = 2_000_000, SettingsImportForm.MAX_BYTES
-    try:
-        text = json.dumps({"excluded_contact_domains": [f"x{i}.example" for i in range(150_000)]})
-        assert 2_000_000 < len(text) < 3_000_000
-        response = client_alice.post(url("import", member_portal), {"document": text})
-        assert response.status_code == 200
-        assert "larger than 2 MB" in " ".join(response.context["form"].non_field_errors())
-        assert response.context["form"]["document"].value() == text
-    finally:
-        SettingsImportForm.MAX_BYTES = old
+    limit = SettingsImportForm.paste_max_bytes()
+    assert limit < 3_000_000
+    text = json.dumps({"excluded_contact_domains": [f"x{i}.example" for i in range(200_000)]})[: 2_950_000]
+    assert limit < len(text) < 3_000_000
+    response = client_alice.post(url("import", member_portal), {"document": text})
+    assert response.status_code == 200
+    assert "upload that instead" in " ".join(response.context["form"].non_field_errors())
+    assert response.context["form"]["document"].value() == text
 
 
 def test_body_over_the_upload_limit_is_a_clear_error_not_a_raw_page(client_alice, member_portal, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = client_alice.post(url("import", member_portal), {"document": "x" * 5000})
     assert response.status_code == 200
-    assert "more than a settings document can be" in response.content.decode()
+    assert "more than can be pasted" in response.content.decode()
 
 
-def test_data_upload_limit_is_above_the_import_limit():
-    from django.conf import settings
+def test_an_upload_may_be_larger_than_a_paste(client_alice, member_portal, settings):
+    """File parts do not count towards Django's body limit: a 3 MB export uploads fine."""
+    import io
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000_000
+    doc = {"excluded_contact_domains": [f"d{i}.example" for i in range(120_000)]}
+    upload = io.BytesIO(json.dumps(doc, indent=2).encode())
+    upload.name = "settings.json"
+    assert len(upload.getvalue()) > 2_500_000
+    response = client_alice.post(url("import", member_portal), {"file": upload})
+    assert response.status_code == 200 and response.context["preview"], response.context["form"].errors
+
+
+def test_the_export_of_60000_domains_fits_a_paste_with_django_defaults():
+    from django.conf import global_settings
 
     from settings_ui.forms import SettingsImportForm
 
-    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE > SettingsImportForm.MAX_BYTES
+    exported = json.dumps({"excluded_contact_domains": MANY}, indent=2, sort_keys=True)
+    assert len(exported) < SettingsImportForm.paste_max_bytes() < global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
 def test_import_lists_every_error_and_changes_nothing(client_alice, member_portal):

@@ -160,7 +160,7 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     shot(page, "03-connections")
 
     home = f"{base}/portals/{portal.hub_id}/"
-    visited = [home, f"{home}connections/", f"{home}settings/", f"{base}/no-such-page/"]
+    visited = [home, f"{home}connections/", f"{home}settings/", f"{home}registration-questions/", f"{base}/no-such-page/"]
     run_url = f"{base}/portals/{portal.hub_id}/runs/{SyncRun.objects.get(portal=portal).id}/"
 
     # --- Global settings: R4 selected + pick a user; R5/R6/R7 domains --------------------------

@@ -14,11 +14,11 @@ import json
 import time
 
 import pytest
-from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.models import WebhookEvent, ZoomAccount
+from connector.request_body import API_BODY_LIMIT
 from sandbox.webhooks import hubspot_headers, zoom_headers
 from tests.webhooks.conftest import HUBSPOT_SECRET, ZOOM_SECRET
 
@@ -102,9 +102,9 @@ def test_fuzz_never_5xx_never_an_unsigned_event_stored(client, fuzz_world, djang
         answer = client.post(f"/webhooks/{provider}", data=body, content_type=content_type, headers=headers)
     assert answer.status_code < 500
     signed = signing == "good"
-    if len(body) > django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-        # Refused before the body is read (signed or not): a clear 400, nothing stored.
-        assert answer.status_code == 400
+    if len(body) > API_BODY_LIMIT:
+        # Refused before the body is read (signed or not): a clear 413, nothing stored.
+        assert answer.status_code == 413
         assert WebhookEvent.objects.count() == before
     elif not signed:
         assert answer.status_code == 401

@@ -75,6 +75,10 @@ def test_b1_webhooks_processed_by_a_worker_reach_hubspot(worker, webhook_setting
     while time.monotonic() < deadline and WebhookEvent.objects.exclude(status__in=("processed", "ignored")).exists():
         time.sleep(0.5)
     assert not WebhookEvent.objects.exclude(status__in=("processed", "ignored")).exists()
+    # Processed: handed to a sync run; the runs finish.
+    while time.monotonic() < deadline and SyncRun.objects.filter(status__in=("queued", "running")).exists():
+        time.sleep(0.5)
+    assert list(SyncRun.objects.filter(trigger="webhook").exclude(status="succeeded").values_list("error", flat=True)) == []
     state = sandbox.state()
     for email in emails:
         found = contact(state, email)

@@ -334,9 +334,8 @@ def test_b6_hubspot_busy_while_reading_mapped_properties_asks_hubspot_to_retry(p
     from connector.models import Portal
     from connector.services.sync_settings import sync_settings_import
 
+    settings.HUBSPOT_API_BASE = "https://hubspot.test"
     portal = Portal.objects.get(hub_id=HUB_ID)
-    portal.api_base = "https://hubspot.test"
-    portal.save(update_fields=["api_base"])
     sync_settings_import(portal=portal, document={"registration_fields": {"org": "company"}})
     mock_zoom(responses, questions={"questions": [{"field_name": "org", "required": True}], "custom_questions": []})
     responses.get("https://hubspot.test/crm/v3/objects/contacts/904", status=429, headers={"Retry-After": "7"},

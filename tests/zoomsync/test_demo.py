@@ -22,10 +22,10 @@ def test_demo_runs_and_exits_zero(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
     # The scenario's webinars: 10 listed, R2 (Zoom Events keynote) and R5 (partner.example) skipped.
-    assert "synced      8   skipped: zoom_event 1, host_domain_excluded 1" in out
+    assert "synced      8   skipped: Part of a Zoom Event 1, Host's email domain is excluded 1" in out
     assert "webinars 10, sessions 5, registrants 19" in out
-    assert "recordings_off 1, recording_domain_excluded 1" in out
-    assert "no_email 3" in out  # the phone guest of 81000000001 and two guests of 81000000008
+    assert "Host's recording sync is off 1, Host's domain is excluded for recordings 1" in out
+    assert "Guest without an email address 3" in out  # the phone guest of 81000000001 and two guests of 81000000008
     assert "Errors      none" in out
     assert "HubSpot writes 0" in out  # the second run is idempotent
     # B5: Maria joined as a guest through her registration; B6: Jane registered for a webinar

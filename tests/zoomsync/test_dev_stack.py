@@ -85,10 +85,12 @@ def test_up_check_refuses_a_stack_that_cannot_work(tmp_path):
     problems = up_problems(values)
     assert any("PostgreSQL" in p for p in problems) and any("Redis" in p for p in problems)
     assert any("FIELD_ENCRYPTION_KEYS" in p for p in problems) and not any("SECRET_KEY" in p for p in problems)
+    assert any("ALLOWED_HOSTS" in p for p in problems)
     good = {**values, "DATABASE_URL": "postgres://u@h/db", "CELERY_BROKER_URL": "redis://h:6379/0",
-            "FIELD_ENCRYPTION_KEYS": "k"}
+            "FIELD_ENCRYPTION_KEYS": "k", "ALLOWED_HOSTS": "zoomsync.example.com"}
     assert up_problems(good) == []
     assert up_problems({**good, "DEBUG": "1"}) == ["DEBUG is on: production runs with DEBUG=0"]
+    assert any("ZOOMSYNC_SANDBOX" in p for p in up_problems({**good, "ZOOMSYNC_SANDBOX": "1"}))
 
 
 def test_manage_py_sandbox_mounts_the_sandbox_app_itself():

@@ -112,6 +112,27 @@ def test_metrics_count_api_calls_sync_durations_backlog_and_webhook_lag(sandbox,
     pending = OutboxItem.objects.filter(status="pending").count()
     assert _sample(text, "zoomsync_outbox_backlog", status="pending") == pending
     assert 'zoomsync_sync_runs{status="succeeded"} 1.0' in text
+    assert _sample(text, "zoomsync_webhook_backlog", provider="zoom") == 0
+
+
+@pytest.mark.django_db
+def test_metrics_webhook_backlog_and_oldest_waiting_event(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from connector.models import WebhookEvent
+
+    old = WebhookEvent.objects.create(provider="zoom", event_type="webinar.updated", dedupe_key="a", raw_body="{}")
+    WebhookEvent.objects.filter(pk=old.pk).update(received_at=timezone.now() - dt.timedelta(seconds=120))
+    WebhookEvent.objects.create(provider="zoom", event_type="webinar.updated", dedupe_key="b", raw_body="{}",
+                                status="retrying")
+    WebhookEvent.objects.create(provider="zoom", event_type="webinar.updated", dedupe_key="c", raw_body="{}",
+                                status="processed")
+    text = client.get("/metrics").content.decode()
+    assert _sample(text, "zoomsync_webhook_backlog", provider="zoom") == 2
+    assert _sample(text, "zoomsync_webhook_backlog", provider="hubspot") == 0
+    assert 119 <= _sample(text, "zoomsync_webhook_oldest_waiting_seconds", provider="zoom") < 200
 
 
 @pytest.mark.django_db

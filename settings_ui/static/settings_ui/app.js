@@ -25,7 +25,7 @@
       var note = document.getElementById("too-large");
       if (text && max && new Blob([text.value]).size > max) {
         ev.preventDefault();
-        note.textContent = "The document is larger than " + Math.round(max / 1e6) + " MB, more than a settings document can be. Nothing was sent; your text is kept below.";
+        note.textContent = "The pasted text is larger than " + (max / 1e6).toFixed(1) + " MB, more than can be pasted: save it to a file and upload that instead. Nothing was sent; your text is kept below.";
         note.hidden = false;
       }
     });

@@ -43,7 +43,7 @@ def reconcile_entry_delete(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("connector", "0009_ui_run_number_error_code"),
+        ("connector", "0008_merge_parallel_work"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
