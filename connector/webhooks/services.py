@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import importlib
 import json
 import logging
 from collections.abc import Iterable
@@ -52,6 +51,8 @@ from connector.models import (
     Webinar,
     ZoomAccount,
 )
+from connector.services.erasure import person_erase, zoom_account_erase
+from connector.services.strict_json import StrictJSONError, loads_strict
 
 logger = logging.getLogger("zoomsync.webhooks")
 
@@ -94,38 +95,13 @@ class EventRetry(Exception):
 # --- parsing ----------------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> Any:
-    raise WebhookPayloadError(f"{name} is not JSON")
-
-
-def _strings_check(value: Any, depth: int = 0) -> None:
-    if depth > 64:
-        raise WebhookPayloadError("nested too deeply")
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise WebhookPayloadError("a string holds a lone surrogate") from exc
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _strings_check(key, depth + 1)
-            _strings_check(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _strings_check(item, depth + 1)
-
-
 def json_strict_loads(body: bytes) -> Any:
-    """JSON as the providers send it: UTF-8, no NaN/Infinity, no lone surrogates."""
+    """JSON as the providers send it: UTF-8, no NaN/Infinity, no lone surrogates (the one
+    strict parser, shared with the workflow action)."""
     try:
-        text = body.decode("utf-8")
-        value = json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        if isinstance(exc, WebhookPayloadError):
-            raise
-        raise WebhookPayloadError(f"not UTF-8 JSON: {type(exc).__name__}") from exc
-    _strings_check(value)
-    return value
+        return loads_strict(body)
+    except StrictJSONError as exc:
+        raise WebhookPayloadError(f"not valid JSON ({exc.code}): {exc}") from exc
 
 
 def _ms_to_dt(value: Any) -> dt.datetime | None:
@@ -270,14 +246,6 @@ def _portal_refresh(
         sync_request(portal=portal, source="webhook", webinar_ids=webinar_ids)
 
 
-def _erasure() -> Any:
-    """The security helper's erasure services, when present."""
-    try:
-        return importlib.import_module("connector.services.erasure")
-    except ImportError:
-        return None
-
-
 def _session_complete(event: WebhookEvent) -> bool:
     """webinar.ended: the stored participant rows hold at least everyone who joined."""
     data = json.loads(event.raw_body)
@@ -301,11 +269,7 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
         return WebhookStatus.IGNORED
     if event.event_type == ZOOM_DEAUTHORIZED:
         # B4: the Zoom app was removed from this account: its tokens and Zoom data go.
-        erasure = _erasure()
-        if erasure is not None:
-            erasure.zoom_account_erase(account=account)
-        else:
-            account.webinars.all().delete()
+        zoom_account_erase(account=account)
         ZoomAccount.objects.filter(pk=account.pk).update(
             status=ConnectionStatus.UNINSTALLED, access_token="", refresh_token="", token_expires_at=None,
             status_detail="The Zoom app was removed from this Zoom account. Connect it again to sync it.",
@@ -378,11 +342,8 @@ def _hubspot_process(event: WebhookEvent) -> WebhookStatus:
         return WebhookStatus.PROCESSED
     if event.event_type == HUBSPOT_PRIVACY_DELETION:
         # B4: a GDPR deletion: every personal datum of the contact goes.
-        erasure = _erasure()
-        if erasure is None:
-            raise EventRetry("the erasure service is not installed", countdown=60)
         emails = set(ContactLink.objects.filter(portal=portal, contact_id=contact_id).values_list("email", flat=True))
-        erasure.person_erase(portal=portal, contact_id=contact_id)
+        person_erase(portal=portal, contact_id=contact_id)
         _inbox_scrub(portal=portal, emails=emails)
         return WebhookStatus.PROCESSED
     return WebhookStatus.IGNORED

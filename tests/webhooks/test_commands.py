@@ -10,7 +10,7 @@ import requests
 from django.core.management import call_command
 from django.utils import timezone
 
-from connector.models import WebhookEvent
+from connector.models import ErasedPerson, WebhookEvent
 from connector.webhooks.selectors import webhook_health
 from connector.webhooks.services import webhook_event_process
 
@@ -133,9 +133,8 @@ def test_health_in_plain_words(portal):
     assert health.state == "waiting" and "worker" in health.advice
 
 
-def test_b4_privacy_deletion_calls_the_erasure_and_empties_stored_bodies(portal, monkeypatch):
+def test_b3_privacy_deletion_calls_the_erasure_and_empties_stored_bodies(portal):
     from connector.models import ContactLink
-    from connector.webhooks import services
 
     ContactLink.objects.create(portal=portal, email="gone@example.com", contact_id="777", state="linked")
     zoom_body = WebhookEvent.objects.create(provider="zoom", portal=portal, event_type="webinar.registration_created",
@@ -144,29 +143,11 @@ def test_b4_privacy_deletion_calls_the_erasure_and_empties_stored_bodies(portal,
     other = WebhookEvent.objects.create(provider="zoom", portal=portal, event_type="webinar.registration_created",
                                         dedupe_key="z2", raw_body='{"registrant": {"email": "stays@example.com"}}',
                                         status="processed")
-    calls = []
-
-    class Erasure:
-        @staticmethod
-        def person_erase(*, portal, email=None, contact_id=None):
-            calls.append((portal.pk, email, contact_id))
-            ContactLink.objects.filter(portal=portal, contact_id=contact_id).delete()
-
-    monkeypatch.setattr(services, "_erasure", lambda: Erasure)
     event = WebhookEvent.objects.create(provider="hubspot", portal=portal, event_type="contact.privacyDeletion",
                                         dedupe_key="p1", subject="777", raw_body='{"objectId": 777}')
     assert webhook_event_process(event_id=event.pk).status == "processed"
-    assert calls == [(portal.pk, None, "777")]
+    assert not ContactLink.objects.filter(portal=portal, contact_id="777").exists()
+    assert ErasedPerson.objects.filter(portal=portal).count() == 1  # only the keyed hash stays
     zoom_body.refresh_from_db()
     other.refresh_from_db()
     assert "gone@example.com" not in zoom_body.raw_body and "stays@example.com" in other.raw_body
-
-
-def test_b4_privacy_deletion_waits_for_the_erasure_service(portal, monkeypatch):
-    from connector.webhooks import services
-
-    monkeypatch.setattr(services, "_erasure", lambda: None)
-    event = WebhookEvent.objects.create(provider="hubspot", portal=portal, event_type="contact.privacyDeletion",
-                                        dedupe_key="p2", subject="778", raw_body='{"objectId": 778}')
-    result = webhook_event_process(event_id=event.pk)
-    assert result.status == "retrying" and result.retry_in == 60
