@@ -57,7 +57,11 @@ class SyncRules:
 
 
 def sync_rules_get(*, portal: Portal) -> SyncRules:
-    doc = sync_settings_export(portal=portal)
+    return sync_rules_from_document(sync_settings_export(portal=portal))
+
+
+def sync_rules_from_document(doc: dict[str, Any]) -> SyncRules:
+    """The rules of a settings document in its normalised form (INTERFACES §4)."""
     return SyncRules(
         sync_mode=doc["sync_mode"],
         selected_users=frozenset(doc["selected_users"]),

@@ -20,7 +20,8 @@ from connector.models import (
     Webinar,
     ZoomUser,
 )
-from connector.selectors import SyncRules, sync_rules_get
+from connector.selectors import SyncRules, sync_rules_from_document, sync_rules_get
+from connector.services.pull import webinar_verdict
 from connector.services.sync_settings import (
     email_domain,
     email_normalize,
@@ -539,27 +540,10 @@ def skip_subjects_describe(*, run: SyncRun, groups: list[SkipGroup]) -> None:
 # --- what a settings change will do (item 4) ---------------------------------------------------
 
 
-def sync_rules_from_document(document: dict[str, Any]) -> SyncRules:
-    doc = settings_document_parse(document).as_dict()
-    return SyncRules(
-        sync_mode=doc["sync_mode"],
-        selected_users=frozenset(doc["selected_users"]),
-        excluded_host_domains=frozenset(doc["excluded_host_domains"]),
-        excluded_recording_domains=frozenset(doc["excluded_recording_domains"]),
-        excluded_contact_domains=frozenset(doc["excluded_contact_domains"]),
-        users=doc["users"],
-        webinars=doc["webinars"],
-        event_sinks=tuple(doc["event_sinks"]),
-    )
-
-
 def _webinar_synced(rules: SyncRules, w: Webinar) -> bool:
-    """The webinar-level rules, as the pull applies them (R2, R4, R5, R8, R10)."""
-    return (
-        not w.is_zoom_event
-        and rules.host_selected(w.host_email)
-        and not rules.host_domain_excluded(w.host_email)
-        and rules.webinar_switch(w.webinar_id, w.host_email)
+    """The webinar-level rules, decided where the pull decides them (R2, R4, R5, R8, R10)."""
+    return not webinar_verdict(
+        rules=rules, webinar_id=w.webinar_id, host_email=w.host_email, zoom_event_id=w.zoom_event_id
     )
 
 
@@ -578,7 +562,7 @@ class ChangeImpact:
 def settings_change_impact(*, portal: Portal, document: dict[str, Any]) -> ChangeImpact:
     """What saving `document` would change in HubSpot at the next sync, from what is known now."""
     old = sync_rules_get(portal=portal)
-    new = sync_rules_from_document(document)
+    new = sync_rules_from_document(settings_document_parse(document).as_dict())
     impact = ChangeImpact()
     changed_ids: list[int] = []
     webinars = Webinar.objects.filter(account__portal=portal).order_by("start_time", "webinar_id")
