@@ -22,6 +22,7 @@ from django.utils import timezone
 from connector.models import (
     ContactLink,
     ContactState,
+    ParticipantRow,
     PersonStats,
     Portal,
     Registrant,
@@ -32,6 +33,7 @@ from connector.models import (
 from connector.services.guests import (
     guests_found_count,
     guests_unidentified_rows,
+    participant_rows_of_people,
     participant_rows_with_person_email,
 )
 from connector.services.sync_settings import email_normalize
@@ -159,9 +161,13 @@ def _attendance_groups(
     if not by_pk:
         return
     order = ("person_email", "session_id", "join_time") if email_first else ("session_id", "person_email", "join_time")
-    of_people = participant_rows_with_person_email(sessions=sessions)  # B5: guests found by registrant id
-    if emails is not None:
-        of_people = of_people.filter(person_email__in=emails)  # B2: only who changed
+    if emails is None:
+        of_people = participant_rows_with_person_email(sessions=sessions)  # B5: guests found by registrant id
+    else:
+        # B2: only who changed, narrowed by their emails and registrant ids before the B5 lookup.
+        of_people = participant_rows_of_people(
+            rows=ParticipantRow.objects.filter(session__in=sessions), emails=list(emails)
+        )
     rows = (
         of_people
         .order_by(*order)

@@ -66,6 +66,7 @@ from connector.services.hubspot_schema import HubSpotSchema, hubspot_schema_ensu
 from connector.services.outbox import BATCH_SIZE, outbox_batches, outbox_enqueue, outbox_supersede
 from connector.services.recordings import recording_outbox_items
 from connector.services.registration_answers import AnswerWriter
+from connector.services.sandbox_connect import sandbox_world_verify
 from connector.services.sanitize import email_is_valid
 
 if TYPE_CHECKING:
@@ -93,11 +94,8 @@ def portal_push(
     account users again; otherwise those remembered from the last check are used (B2).
     With nobody to push and nothing pending in the outbox, no HubSpot call is made."""
     pending = OutboxItem.objects.filter(portal=portal, status=OutboxStatus.PENDING)
+    sandbox_world_verify(portal=portal)  # a reset sandbox: never links read as R14 deletions
     if emails is not None and not emails and not recheck and not pending.exists():
-        if portal.api_base and portal.sandbox_world_id:
-            from connector.services.sandbox_connect import sandbox_world_verify
-
-            sandbox_world_verify(portal=portal)  # a reset sandbox: never links read as R14 deletions
         return  # B2: nothing changed, nothing to send
     client = client or push_client_for(portal)
     push = _PortalPush(
@@ -142,10 +140,6 @@ def push_client_for(portal: Portal) -> HubSpotClient:
     connect_sandbox does) with no developer key configured uses a placeholder key (the
     sandbox accepts any unless its scenario pins one) and learns the app id from its
     access token's info, as a real app could."""
-    if portal.api_base and portal.sandbox_world_id:
-        from connector.services.sandbox_connect import sandbox_world_verify
-
-        sandbox_world_verify(portal=portal)  # a reset sandbox: never links read as R14 deletions
     client = hubspot_client_for(portal)
     if portal.api_base and not client.developer_api_key:
         client.developer_api_key = "zoomsync-sandbox-developer-key"

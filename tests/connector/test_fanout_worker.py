@@ -4,60 +4,26 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from connector.models import SyncLease, SyncRun, SyncRunPart, SyncRunStatus, Webinar
 from connector.services.sandbox_connect import sandbox_connect
 from connector.services.sync import portal_sync, sync_run_start
 from connector.services.sync_settings import sync_settings_import
+from tests.celery_worker import celery_worker_running
 from zoomsync.demo import DEMO_SETTINGS
 
 pytestmark = pytest.mark.services
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def fanout_worker(transactional_db):
-    if not settings.CELERY_BROKER_URL.startswith("redis"):
-        pytest.skip("CELERY_BROKER_URL does not point at Redis")
-    if connection.vendor != "postgresql":
-        pytest.skip("DATABASE_URL does not point at PostgreSQL")
-    db = connection.settings_dict
-    env = dict(os.environ)
-    # The worker must read the test database, where this test's rows are committed.
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    with tempfile.TemporaryFile() as log:
-        # Two threads: the per-webinar tasks of the fan-out really run in parallel.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "zoomsync", "worker", "-Q", "sync,realtime,default",
-             "--pool", "threads", "--concurrency", "2", "-l", "warning", "--without-gossip", "--without-mingle"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.seek(0)
-            sys.stdout.write(log.read().decode(errors="replace")[-5000:])  # shown when the test fails
+    # Two threads: the per-webinar tasks of the fan-out really run in parallel.
+    with celery_worker_running(pool="threads", concurrency=2) as proc:
+        yield proc
 
 
 def _hubspot(sandbox) -> tuple[dict[str, dict], list[str]]:

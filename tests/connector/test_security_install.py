@@ -19,22 +19,8 @@ from connector.models import (
 )
 from connector.services import oauth
 
-HS = "https://api.hubapi.test"
-ZOOM_OAUTH = "https://zoom.test"
-ZOOM_API = "https://api.zoom.test/v2"
-
-
-@pytest.fixture(autouse=True)
-def _oauth_settings(settings):
-    settings.HUBSPOT_API_BASE = HS
-    settings.HUBSPOT_AUTHORIZE_URL = "https://app.hubspot.test/oauth/authorize"
-    settings.HUBSPOT_CLIENT_ID = "hs-client"
-    settings.HUBSPOT_CLIENT_SECRET = "hs-secret"
-    settings.ZOOM_OAUTH_BASE = ZOOM_OAUTH
-    settings.ZOOM_API_BASE = ZOOM_API
-    settings.ZOOM_CLIENT_ID = "zoom-client"
-    settings.ZOOM_CLIENT_SECRET = "zoom-secret"
-    settings.ZOOMSYNC_PUBLIC_URL = "https://zoomsync.example.com"
+# The same OAuth app settings as the install tests of test_oauth (an autouse fixture).
+from tests.connector.test_oauth import HS, ZOOM_API, ZOOM_OAUTH, _oauth_settings  # noqa: E402, F401
 
 
 def _state_of(response) -> str:

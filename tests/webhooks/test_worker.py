@@ -3,55 +3,25 @@ answers at once, the worker processes the events, HubSpot gets the write within 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from connector.models import SyncRun, WebhookEvent
 from connector.services.sandbox_connect import sandbox_connect
 from connector.services.sync import portal_sync
+from tests.celery_worker import celery_worker_running
 from tests.webhooks.conftest import subscribe
 from tests.webhooks.test_rows import FUTURE, contact
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def worker(transactional_db):
-    if not settings.CELERY_BROKER_URL.startswith("redis"):
-        pytest.skip("CELERY_BROKER_URL does not point at Redis")
-    if connection.vendor != "postgresql":
-        pytest.skip("DATABASE_URL does not point at PostgreSQL")
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "zoomsync", "worker", "-Q", "sync,realtime,default",
-             "--pool", "solo", "-l", "warning", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.seek(0)
-            sys.stdout.write(log.read().decode(errors="replace")[-5000:])
+    with celery_worker_running() as proc:
+        yield proc
 
 
 def test_b1_webhooks_processed_by_a_worker_reach_hubspot(worker, webhook_settings, sandbox):
