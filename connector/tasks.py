@@ -25,11 +25,13 @@ from connector.clients.errors import RateLimited, ServerError, TransportError, s
 from connector.models import ConnectionStatus, Portal, SyncRun
 from connector.services import pipeline
 from connector.services.pipeline import RunBusy, SyncAlreadyRunning, pipeline_run
-from connector.services.sync_fanout import WEBINAR_TASK_TIME_LIMIT
 from connector.services.sync_requests import sync_request
 from connector.services.tokens import TokenRefreshRetryable
 
 logger = logging.getLogger("zoomsync.tasks")
+
+# A webinar task's hard time limit.
+WEBINAR_TASK_TIME_LIMIT = 30 * 60
 
 # Retried with backoff: the provider, the network or the database will likely answer later.
 RETRY = {

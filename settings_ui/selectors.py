@@ -15,13 +15,14 @@ from connector.models import (
     Portal,
     Registrant,
     Session,
+    SkipReason,
     SkipRecord,
     SyncRun,
     Webinar,
     ZoomUser,
 )
 from connector.selectors import SyncRules, sync_rules_from_document, sync_rules_get
-from connector.services.pull import webinar_verdict
+from connector.services.pull import host_verdict, webinar_verdict
 from connector.services.sync_settings import (
     email_domain,
     email_normalize,
@@ -88,12 +89,14 @@ def zoom_users_list(*, portal: Portal, rules: SyncRules | None = None) -> list[Z
 
 
 def host_not_synced_reason(*, rules: SyncRules, email: str) -> str:
-    """Why a host's webinars are not synced, in words; "" when they are (R4, R5)."""
-    if rules.sync_mode == "none":  # R4
+    """Why a host's webinars are not synced, in words; "" when they are (the rules are the
+    pull's: R4, R5)."""
+    reason = host_verdict(rules=rules, host_email=email)
+    if reason == SkipReason.SYNC_MODE_NONE:
         return "“Sync webinar data” is set to no users."
-    if not rules.host_selected(email):  # R4
+    if reason == SkipReason.USER_NOT_SELECTED:
         return "Not one of the selected users in Global settings."
-    if rules.host_domain_excluded(email):  # R5
+    if reason == SkipReason.HOST_DOMAIN_EXCLUDED:
         return f"The email domain {email_domain(email)} is in the host exclusions in Global settings."
     return ""
 

@@ -242,25 +242,6 @@ def hubspot_install_confirm(
     return row.portal
 
 
-def hubspot_install_pending(
-    *, state: str, user: AbstractBaseUser | AnonymousUser | None, session_key: str | None
-) -> Portal | None:
-    """The portal an exchanged, unconfirmed install of this user and session names."""
-    row = (
-        OAuthState.objects.select_related("portal")
-        .filter(
-            state=state,
-            provider=OAuthState.Provider.HUBSPOT,
-            created_at__gte=timezone.now() - STATE_TTL,
-            exchanged_at__isnull=False,
-        )
-        .first()
-    )
-    if row is None or not _state_is_bound_to(row, user=user, session_key=session_key):
-        return None
-    return row.portal
-
-
 def portal_uninstall(
     *, portal: Portal, detail: str = "The app was uninstalled from HubSpot."
 ) -> Portal:

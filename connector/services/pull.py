@@ -174,18 +174,26 @@ class _Background(Generic[T]):
         self._thread.join(timeout=10)
 
 
-def webinar_verdict(
-    *, rules: SyncRules, webinar_id: str, host_email: str, zoom_event_id: str
-) -> str:
-    """"" when the webinar passes every rule, else the SkipReason (first rule that stops it)."""
-    if zoom_event_id:
-        return SkipReason.ZOOM_EVENT  # R2
+def host_verdict(*, rules: SyncRules, host_email: str) -> str:
+    """"" when the host's webinars may sync, else the SkipReason of the host rule that stops them."""
     if rules.sync_mode == "none":
         return SkipReason.SYNC_MODE_NONE  # R4
     if not rules.host_selected(host_email):
         return SkipReason.USER_NOT_SELECTED  # R4
     if rules.host_domain_excluded(host_email):
         return SkipReason.HOST_DOMAIN_EXCLUDED  # R5
+    return ""
+
+
+def webinar_verdict(
+    *, rules: SyncRules, webinar_id: str, host_email: str, zoom_event_id: str
+) -> str:
+    """"" when the webinar passes every rule, else the SkipReason (first rule that stops it)."""
+    if zoom_event_id:
+        return SkipReason.ZOOM_EVENT  # R2
+    host = host_verdict(rules=rules, host_email=host_email)
+    if host:
+        return host
     if not rules.webinar_switch(webinar_id, host_email):
         return SkipReason.WEBINAR_SYNC_OFF  # R8, R10
     return ""

@@ -103,3 +103,18 @@ def connect(sandbox: Any, data: dict[str, Any] | str):
 
     sandbox.load(data)
     return sandbox_connect(url=sandbox.url)
+
+
+def fanout_begin(run: Any) -> list[int] | None:
+    """What portal_sync_task does with a broker: claim the run, pull the account level and
+    hand the webinar pks to the fan-out (collected here instead of launched). None when the
+    run is live in another worker (a redelivered task), as the task then does nothing."""
+    from connector.services.pipeline import RunBusy, pipeline_run
+
+    launched: list[list[int]] = []
+    try:
+        pipeline_run(run=run, launch=lambda _run, pks: launched.append(list(pks)))
+    except RunBusy:
+        return None
+    return launched[0] if launched else None
+

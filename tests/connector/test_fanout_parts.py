@@ -19,11 +19,12 @@ from connector.models import (
     SyncRunStatus,
     Webinar,
 )
+from connector.services import pipeline
 from connector.services import pull as pull_service
-from connector.services import sync_fanout
 from connector.services.sandbox_connect import sandbox_connect
 from connector.services.sync import SyncAlreadyRunning, portal_sync
 from connector.services.sync_settings import sync_settings_import
+from tests.connector.sync_scenarios import fanout_begin
 from zoomsync.demo import DEMO_SETTINGS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,7 +60,7 @@ def test_fanout_steps_equal_the_one_piece_sync_and_reruns_change_nothing(sandbox
 
     portal = _connect_demo(sandbox)
     run = SyncRun.objects.create(portal=portal)
-    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    webinar_pks = fanout_begin(run)
     assert sorted(webinar_pks) == sorted(
         Webinar.objects.filter(account__portal=portal, skip_reason="").values_list("pk", flat=True)
     )
@@ -68,13 +69,13 @@ def test_fanout_steps_equal_the_one_piece_sync_and_reruns_change_nothing(sandbox
         portal_sync(portal=portal, run=SyncRun.objects.create(portal=portal))
     # A redelivered task_begin (lease still held) launches nothing a second time.
     run.refresh_from_db()
-    assert sync_fanout.sync_fanout_begin(portal=portal, run=run) is None
+    assert fanout_begin(run) is None
     for pk in webinar_pks:
-        sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=pk)
+        pipeline.pipeline_webinar(sync_run_id=run.pk, webinar_pk=pk)
     # Delivered again after it finished (worker killed before the ack): counted once.
-    sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[0])
+    pipeline.pipeline_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[0])
     assert SyncRunPart.objects.get(sync_run=run, webinar_id=webinar_pks[0]).attempts == 2
-    report = sync_fanout.sync_fanout_finish(sync_run_id=run.pk)
+    report = pipeline.pipeline_finish(sync_run_id=run.pk)
     run.refresh_from_db()
     assert run.status == SyncRunStatus.SUCCEEDED
     assert _comparable(report) == _comparable(reference)
@@ -85,7 +86,7 @@ def test_fanout_steps_equal_the_one_piece_sync_and_reruns_change_nothing(sandbox
 
     # The finish task delivered again: nothing is sent, the report stays.
     sandbox.calls_clear()
-    assert sync_fanout.sync_fanout_finish(sync_run_id=run.pk) == report
+    assert pipeline.pipeline_finish(sync_run_id=run.pk) == report
     assert sandbox.calls()["hubspot"] == {}
     assert _hubspot(sandbox) == reference_hubspot
     assert SkipRecord.objects.filter(sync_run=run).count() == skips
@@ -103,25 +104,25 @@ def _rows(webinar_pk):
 def test_fanout_webinar_part_killed_midway_runs_again_and_upserts_the_same_rows(sandbox):
     portal = _connect_demo(sandbox)
     run = SyncRun.objects.create(portal=portal)
-    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    webinar_pks = fanout_begin(run)
     for pk in webinar_pks:
-        sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=pk)
+        pipeline.pipeline_webinar(sync_run_id=run.pk, webinar_pk=pk)
     before = {pk: _rows(pk) for pk in webinar_pks}
     assert sum(r[0] for r in before.values()) == 19  # the demo's registrants
     # The worker died before recording the part as done: the redelivered task pulls again.
     SyncRunPart.objects.filter(sync_run=run).exclude(webinar=None).update(done=False)
     for pk in webinar_pks:
-        sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=pk)
+        pipeline.pipeline_webinar(sync_run_id=run.pk, webinar_pk=pk)
     assert {pk: _rows(pk) for pk in webinar_pks} == before
     assert all(SyncRunPart.objects.filter(sync_run=run).values_list("done", flat=True))
-    report = sync_fanout.sync_fanout_finish(sync_run_id=run.pk)
+    report = pipeline.pipeline_finish(sync_run_id=run.pk)
     assert report["errors"] == [] and report["people"]["contacts_created"] == 8
 
 
 def test_fanout_failed_webinar_part_fails_the_run_and_frees_the_lease(sandbox, monkeypatch):
     portal = _connect_demo(sandbox)
     run = SyncRun.objects.create(portal=portal)
-    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    webinar_pks = fanout_begin(run)
 
     def down(self, webinar, *, listed):
         raise ServerError("GET /webinars/x/registrants HTTP 503", status=503)
@@ -129,17 +130,17 @@ def test_fanout_failed_webinar_part_fails_the_run_and_frees_the_lease(sandbox, m
     monkeypatch.setattr(pull_service.AccountPull, "webinar_pull", down)
     # Transient: raised for the task to retry; the part is not done.
     with pytest.raises(ServerError):
-        sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[0])
+        pipeline.pipeline_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[0])
     assert not SyncRunPart.objects.get(sync_run=run, webinar_id=webinar_pks[0]).done
     assert SyncLease.objects.get(portal=portal).owner != ""
     # Retries exhausted: the chord's error callback.
-    sync_fanout.sync_fanout_failed(sync_run_id=run.pk, error="webinar pull failed: ServerError")
+    pipeline.pipeline_failed(sync_run_id=run.pk, error="webinar pull failed: ServerError")
     run.refresh_from_db()
     assert run.status == SyncRunStatus.FAILED and "ServerError" in run.error
     assert SyncLease.objects.get(portal=portal).owner == ""
     # A late part of the failed run does nothing; the finish does not push.
-    assert sync_fanout.sync_fanout_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[1]) is None
-    sync_fanout.sync_fanout_finish(sync_run_id=run.pk)
+    assert pipeline.pipeline_webinar(sync_run_id=run.pk, webinar_pk=webinar_pks[1]) is None
+    pipeline.pipeline_finish(sync_run_id=run.pk)
     run.refresh_from_db()
     assert run.status == SyncRunStatus.FAILED
     assert sandbox.state()["hubspot"]["timeline_events"] == []

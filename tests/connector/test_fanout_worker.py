@@ -13,6 +13,7 @@ from connector.services.sandbox_connect import sandbox_connect
 from connector.services.sync import portal_sync, sync_run_start
 from connector.services.sync_settings import sync_settings_import
 from tests.celery_worker import celery_worker_running
+from tests.connector.sync_scenarios import fanout_begin
 from zoomsync.demo import DEMO_SETTINGS
 
 pytestmark = pytest.mark.services
@@ -110,12 +111,11 @@ def test_fanout_webinar_task_failing_for_good_fails_the_run_through_the_chord_er
     """The lease is taken by another run after the account-level pull: every webinar task
     refuses to pull (SyncLeaseLost, not retried), the chord's error callback marks the run
     failed, and nothing reaches HubSpot."""
-    from connector.services import sync_fanout
     from connector.tasks import sync_fanout_launch
 
     portal = _connect_demo(sandbox)
     run = SyncRun.objects.create(portal=portal)
-    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    webinar_pks = fanout_begin(run)
     assert webinar_pks
     SyncLease.objects.filter(portal=portal).update(owner="another-run")
     sync_fanout_launch(sync_run_id=run.pk, webinar_pks=webinar_pks)

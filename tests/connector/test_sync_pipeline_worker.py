@@ -13,8 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from connector.models import SyncLease, SyncRun, SyncRunPart, SyncRunStatus
-from connector.services import sync_fanout
 from connector.services.sync_requests import RUN_STALE_AFTER, sync_request
+from tests.connector.sync_scenarios import fanout_begin
 from tests.connector.test_fanout_worker import _connect_demo, fanout_worker  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.services
@@ -80,7 +80,7 @@ def test_b2_run_of_a_dead_worker_is_taken_over_and_finishes(sandbox, fanout_work
     portal = _connect_demo(sandbox)
     run = SyncRun.objects.create(portal=portal, trigger="manual")
     # A worker pulled the account level, then died: no heartbeat since, its lease expired.
-    webinar_pks = sync_fanout.sync_fanout_begin(portal=portal, run=run)
+    webinar_pks = fanout_begin(run)
     assert webinar_pks
     stale = timezone.now() - RUN_STALE_AFTER - timedelta(seconds=5)
     SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)

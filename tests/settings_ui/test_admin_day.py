@@ -161,7 +161,7 @@ def test_error_words_come_from_the_code_not_the_message(client_alice, member_por
 
 
 def test_lease_lost_and_token_errors_have_their_own_words():
-    from connector.services.sync_fanout import SyncLeaseLost
+    from connector.services.pipeline import SyncLeaseLost
     from connector.services.tokens import TokenRefreshFailed, TokenRefreshRetryable
 
     assert api_errors.sync_error_code(SyncLeaseLost("x")) == "lease_lost"

@@ -40,6 +40,7 @@ from connector.clients.zoom import ZoomClient
 from connector.models import ConnectionStatus, Portal, ZoomAccount
 from connector.services import tokens
 from connector.services.registration_questions import (
+    SENT_FIELDS,
     STANDARD_QUESTION_LABELS,
     RegistrationAnswers,
     properties_needed,
@@ -70,7 +71,6 @@ ACTION_CLIENT_MAX_RETRIES = 1
 ACTION_CLIENT_MAX_BACKOFF = 5.0
 
 # Zoom's registration fields the action fills (R11); Zoom names vs. what we send.
-SENT_FIELDS = frozenset({"email", "first_name", "last_name"})
 _ZOOM_FIELD_LABELS = {"last_name": "Last name", **STANDARD_QUESTION_LABELS}
 
 # R24: people paste IDs as shown by Zoom ("812 3456 7890", "812-3456-7890").
@@ -114,17 +114,6 @@ def name_clean(raw: object) -> str:
     # Control characters (NUL included: PostgreSQL text cannot hold it) never belong in a name.
     printable = "".join(ch for ch in raw if ch.isprintable() or ch.isspace())
     return " ".join(printable.split())[:64]  # Zoom: first_name/last_name ≤ 64
-
-
-def nul_strip(value: Any) -> Any:
-    """A parsed JSON value with NUL characters removed: PostgreSQL text and JSON refuse them."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {nul_strip(k): nul_strip(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [nul_strip(v) for v in value]
-    return value
 
 
 # What of HubSpot's request is stored for support (B4: only what is needed). The contact's
