@@ -20,16 +20,21 @@ Source: research/hubspot-api.md §7.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest
+
+from connector.webhooks.signatures import (
+    HUBSPOT_V3_SIGNATURE_RE,
+    TIMESTAMP_RE,
+    hubspot_public_uri,
+    hubspot_signature_v3_compute,
+)
 
 MAX_AGE_MS = 5 * 60 * 1000  # HubSpot: "Reject the request if the timestamp is older than 5 minutes."
 # Clocks drift; a timestamp slightly ahead of ours is HubSpot's clock, far ahead is forged.
@@ -40,24 +45,6 @@ HEADER_TIMESTAMP = "X-HubSpot-Request-Timestamp"
 HEADER_V2 = "X-HubSpot-Signature"
 HEADER_VERSION = "X-HubSpot-Signature-Version"
 
-# The documented decoding table (and nothing else: %20, %26, %3D stay encoded).
-_V3_URI_DECODE = {
-    "%3A": ":",
-    "%2F": "/",
-    "%3F": "?",
-    "%40": "@",
-    "%21": "!",
-    "%24": "$",
-    "%27": "'",
-    "%28": "(",
-    "%29": ")",
-    "%2A": "*",
-    "%2C": ",",
-    "%3B": ";",
-}
-_V3_URI_DECODE_RE = re.compile("|".join(_V3_URI_DECODE), re.IGNORECASE)
-_TIMESTAMP_RE = re.compile(r"[0-9]{1,16}")
-_BASE64_SIG_RE = re.compile(r"[A-Za-z0-9+/]{43}=")
 _HEX_SIG_RE = re.compile(r"[0-9a-fA-F]{64}")
 
 
@@ -68,15 +55,8 @@ class SignatureCheck:
     reason: str  # why it failed; empty when valid
 
 
-def v3_uri_decode(uri: str) -> str:
-    """Decode exactly the escapes HubSpot's v3 procedure lists (case-insensitive hex)."""
-    return _V3_URI_DECODE_RE.sub(lambda m: _V3_URI_DECODE[m.group(0).upper()], uri)
-
-
 def signature_v3_compute(*, client_secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
-    message = method.encode() + v3_uri_decode(uri).encode() + body + timestamp.encode()
-    digest = hmac.new(client_secret.encode(), message, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+    return hubspot_signature_v3_compute(secret=client_secret, method=method, uri=uri, body=body, timestamp=timestamp)
 
 
 def signature_v2_compute(*, client_secret: str, method: str, uri: str, body: bytes) -> str:
@@ -89,18 +69,8 @@ def signature_v1_compute(*, client_secret: str, body: bytes) -> str:
 
 
 def public_uri_for(request: HttpRequest) -> str:
-    """The URL HubSpot called: ZOOMSYNC_PUBLIC_URL + the request's path and query.
-
-    When the public URL carries a path prefix (https://host/zoomsync) and the proxy passes
-    that prefix through as SCRIPT_NAME, the request path already starts with it; it is not
-    doubled.
-    """
-    base = settings.ZOOMSYNC_PUBLIC_URL.rstrip("/")
-    full_path = request.get_full_path()
-    prefix = urlsplit(base).path.rstrip("/")
-    if prefix and (full_path == prefix or full_path.startswith(prefix + "/")):
-        full_path = full_path[len(prefix) :]
-    return base + full_path
+    """The URL HubSpot called: ZOOMSYNC_PUBLIC_URL + the request's path and query."""
+    return hubspot_public_uri(request.get_full_path())
 
 
 def _now_ms() -> int:
@@ -122,7 +92,7 @@ def request_signature_verify(
     v3 = headers.get(HEADER_V3)
     if v3 is not None:
         timestamp = headers.get(HEADER_TIMESTAMP, "")
-        if not _TIMESTAMP_RE.fullmatch(timestamp):
+        if not TIMESTAMP_RE.fullmatch(timestamp):
             return SignatureCheck(False, "v3", "missing or malformed X-HubSpot-Request-Timestamp")
         now = _now_ms() if now_ms is None else now_ms
         age = now - int(timestamp)
@@ -130,7 +100,7 @@ def request_signature_verify(
             return SignatureCheck(False, "v3", "timestamp older than 5 minutes")
         if -age > MAX_FUTURE_SKEW_MS:
             return SignatureCheck(False, "v3", "timestamp in the future")
-        if not _BASE64_SIG_RE.fullmatch(v3):
+        if not HUBSPOT_V3_SIGNATURE_RE.fullmatch(v3):
             return SignatureCheck(False, "v3", "malformed signature")
         expected = signature_v3_compute(
             client_secret=secret, method=method, uri=uri, body=body, timestamp=timestamp

@@ -277,17 +277,46 @@ def _outbox_erase(*, portal: Portal, email: str, contact_id: str, result: Erasur
         result.add("outbox item", OutboxItem.objects.filter(pk__in=doomed).delete()[0])
 
 
+def _zoom_account_data_erase(*, account: ZoomAccount, result: ErasureResult) -> None:
+    """Everything pulled or received through a Zoom account: the other apps' rows (signal),
+    its users and webinars (with their registrants, sessions, participants and recordings),
+    and the bodies of its webhook deliveries (the rows and their dedupe keys stay)."""
+    for _receiver, counts in zoom_account_erasing.send(sender=ZoomAccount, account=account):
+        result.merge(counts)
+    for queryset in (ZoomUser.objects.filter(account=account), Webinar.objects.filter(account=account)):
+        _deleted, per_model = queryset.delete()
+        for label, rows in per_model.items():
+            result.add(label.rsplit(".", 1)[-1].lower(), rows)
+    result.add(
+        "webhook event",
+        WebhookEvent.objects.filter(zoom_account=account).exclude(raw_body="{}").update(raw_body="{}"),
+    )
+
+
 def zoom_account_erase(*, account: ZoomAccount) -> ErasureResult:
-    """A Zoom deauthorization (B4): the account, its tokens and everything pulled through it
-    (users, webinars, registrants, sessions, participants, recordings) are deleted."""
+    """The account, its tokens and everything pulled through it are deleted (an uninstalled
+    portal's erasure)."""
     result = ErasureResult()
     with transaction.atomic():
-        for _receiver, counts in zoom_account_erasing.send(sender=ZoomAccount, account=account):
-            result.merge(counts)
-        deleted, per_model = account.delete()
+        _zoom_account_data_erase(account=account, result=result)
+        _deleted, per_model = account.delete()
         for label, rows in per_model.items():
             result.add(label.rsplit(".", 1)[-1].lower(), rows)
     logger.info("zoom account erased", extra={"rows": result.total})
+    return result
+
+
+def zoom_account_deauthorize(*, account: ZoomAccount) -> ErasureResult:
+    """A Zoom deauthorization (B4): the account's tokens and everything pulled through it go;
+    the connection itself stays, shown as disconnected until an admin connects it again."""
+    result = ErasureResult()
+    with transaction.atomic():
+        _zoom_account_data_erase(account=account, result=result)
+        ZoomAccount.objects.filter(pk=account.pk).update(
+            status=ConnectionStatus.UNINSTALLED, access_token="", refresh_token="", token_expires_at=None,
+            status_detail="The Zoom app was removed from this Zoom account. Connect it again to sync it.",
+        )
+    logger.info("zoom account deauthorized and its data erased", extra={"rows": result.total})
     return result
 
 

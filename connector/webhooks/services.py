@@ -33,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connector.models import (
@@ -51,7 +51,7 @@ from connector.models import (
     Webinar,
     ZoomAccount,
 )
-from connector.services.erasure import person_erase, zoom_account_erase
+from connector.services.erasure import person_erase, zoom_account_deauthorize
 from connector.services.strict_json import StrictJSONError, loads_strict
 
 logger = logging.getLogger("zoomsync.webhooks")
@@ -269,11 +269,7 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
         return WebhookStatus.IGNORED
     if event.event_type == ZOOM_DEAUTHORIZED:
         # B4: the Zoom app was removed from this account: its tokens and Zoom data go.
-        zoom_account_erase(account=account)
-        ZoomAccount.objects.filter(pk=account.pk).update(
-            status=ConnectionStatus.UNINSTALLED, access_token="", refresh_token="", token_expires_at=None,
-            status_detail="The Zoom app was removed from this Zoom account. Connect it again to sync it.",
-        )
+        zoom_account_deauthorize(account=account)
         return WebhookStatus.PROCESSED
     if event.event_type in ZOOM_SESSION_EVENTS:
         return WebhookStatus.IGNORED  # done with the session's webinar.ended
@@ -342,17 +338,9 @@ def _hubspot_process(event: WebhookEvent) -> WebhookStatus:
         return WebhookStatus.PROCESSED
     if event.event_type == HUBSPOT_PRIVACY_DELETION:
         # B4: a GDPR deletion: every personal datum of the contact goes.
-        emails = set(ContactLink.objects.filter(portal=portal, contact_id=contact_id).values_list("email", flat=True))
-        person_erase(portal=portal, contact_id=contact_id)
-        _inbox_scrub(portal=portal, emails=emails)
+        person_erase(portal=portal, contact_id=contact_id)  # stored webhook bodies naming them too
         return WebhookStatus.PROCESSED
     return WebhookStatus.IGNORED
-
-
-def _inbox_scrub(*, portal: Portal, emails: set[str]) -> None:
-    """Stored Zoom payloads naming the erased person are emptied (their raw bodies hold emails)."""
-    for email in {e for e in emails if e}:
-        WebhookEvent.objects.filter(portal=portal, raw_body__icontains=email).update(raw_body="{}")
 
 
 def _one(event: WebhookEvent) -> WebhookStatus:
@@ -406,7 +394,10 @@ def _mark(event: WebhookEvent, status: str, *, error: str = "", retry_in: float 
 
 
 def _attempt(event: WebhookEvent) -> Processed:
-    WebhookEvent.objects.filter(pk=event.pk).update(attempts=event.attempts + 1)
+    # Still open? An earlier event may have been done meanwhile as part of another's batch.
+    if not WebhookEvent.objects.filter(pk=event.pk, status__in=OPEN).update(attempts=F("attempts") + 1):
+        return Processed(status=WebhookEvent.objects.filter(pk=event.pk).values_list("status", flat=True).first()
+                         or "missing")
     event.attempts += 1
     try:
         status = _one(event)

@@ -24,10 +24,10 @@ from django.conf import settings
 
 MAX_AGE_S = 5 * 60
 MAX_FUTURE_S = 30  # a clock slightly ahead is the provider's; far ahead is forged
-_DIGITS = re.compile(r"[0-9]{1,16}")
+TIMESTAMP_RE = re.compile(r"[0-9]{1,16}")
 _ZOOM_SIG = re.compile(r"v0=[0-9a-f]{64}")
-_HUBSPOT_SIG = re.compile(r"[A-Za-z0-9+/]{43}=")
-# HubSpot's documented v3 decoding table (and nothing else).
+HUBSPOT_V3_SIGNATURE_RE = re.compile(r"[A-Za-z0-9+/]{43}=")
+# HubSpot's documented v3 decoding table (and nothing else: %20, %26, %3D stay encoded).
 _V3_DECODE = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'",
               "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
 _V3_DECODE_RE = re.compile("|".join(_V3_DECODE), re.IGNORECASE)
@@ -62,7 +62,7 @@ def zoom_signature_verify(
         return SignatureCheck(False, "ZOOM_WEBHOOK_SECRET_TOKEN is not configured")
     if not signature or not timestamp:
         return SignatureCheck(False, "missing x-zm-signature or x-zm-request-timestamp")
-    if not _DIGITS.fullmatch(timestamp):
+    if not TIMESTAMP_RE.fullmatch(timestamp):
         return SignatureCheck(False, "malformed x-zm-request-timestamp")
     seconds = int(timestamp)
     if seconds > 10**11:  # sent in milliseconds
@@ -85,7 +85,10 @@ def zoom_url_validation_answer(*, plain_token: str, secret: str | None = None) -
 
 
 def hubspot_public_uri(full_path: str) -> str:
-    """The URL HubSpot called: ZOOMSYNC_PUBLIC_URL + the path (a path prefix is not doubled)."""
+    """The URL HubSpot called: ZOOMSYNC_PUBLIC_URL + the request's path and query. When the
+    public URL carries a path prefix (https://host/zoomsync) that the proxy passes through as
+    SCRIPT_NAME, the path already starts with it; it is not doubled. Used by the webhooks and
+    the workflow action alike."""
     base = settings.ZOOMSYNC_PUBLIC_URL.rstrip("/")
     prefix = urlsplit(base).path.rstrip("/")
     if prefix and (full_path == prefix or full_path.startswith(prefix + "/")):
@@ -93,9 +96,13 @@ def hubspot_public_uri(full_path: str) -> str:
     return base + full_path
 
 
+def v3_uri_decode(uri: str) -> str:
+    """Decode exactly the escapes HubSpot's v3 procedure lists (case-insensitive hex)."""
+    return _V3_DECODE_RE.sub(lambda m: _V3_DECODE[m.group(0).upper()], uri)
+
+
 def hubspot_signature_v3_compute(*, secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
-    decoded = _V3_DECODE_RE.sub(lambda m: _V3_DECODE[m.group(0).upper()], uri)
-    message = method.encode() + decoded.encode() + body + timestamp.encode()
+    message = method.encode() + v3_uri_decode(uri).encode() + body + timestamp.encode()
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
@@ -109,12 +116,12 @@ def hubspot_signature_verify(
         return SignatureCheck(False, "HUBSPOT_CLIENT_SECRET is not configured")
     if not signature or not timestamp:
         return SignatureCheck(False, "missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp")
-    if not _DIGITS.fullmatch(timestamp):
+    if not TIMESTAMP_RE.fullmatch(timestamp):
         return SignatureCheck(False, "malformed X-HubSpot-Request-Timestamp")
     stale = _fresh(int(timestamp) / 1000, time.time() if now is None else now)
     if stale is not None:
         return stale
-    if not _HUBSPOT_SIG.fullmatch(signature):
+    if not HUBSPOT_V3_SIGNATURE_RE.fullmatch(signature):
         return SignatureCheck(False, "malformed X-HubSpot-Signature-v3")
     expected = hubspot_signature_v3_compute(
         secret=secret, method=method.upper(), uri=hubspot_public_uri(full_path), body=body, timestamp=timestamp

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import RequestFactory, override_settings
 
+from connector.webhooks.signatures import v3_uri_decode
 from workflows.signatures import (
     MAX_AGE_MS,
     MAX_FUTURE_SKEW_MS,
@@ -13,7 +14,6 @@ from workflows.signatures import (
     signature_v1_compute,
     signature_v2_compute,
     signature_v3_compute,
-    v3_uri_decode,
 )
 
 SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"

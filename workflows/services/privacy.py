@@ -65,7 +65,10 @@ def person_erasing_receiver(
 @receiver(zoom_account_erasing, dispatch_uid="workflows.zoom_account_erasing")
 def zoom_account_erasing_receiver(sender: Any, *, account: ZoomAccount, **kwargs: Any) -> dict[str, int]:
     # Registrations made in that account: the people's data goes with the account.
-    return {"workflow execution": _executions_erase(ActionExecution.objects.filter(zoom_account=account))}
+    return {
+        "workflow execution": _executions_erase(ActionExecution.objects.filter(zoom_account=account)),
+        "registrant add attempt": RegistrantAddAttempt.objects.filter(zoom_account=account).delete()[0],
+    }
 
 
 @receiver(retention_pruning, dispatch_uid="workflows.retention_pruning")
