@@ -26,6 +26,15 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+def expect(target):
+    """Playwright's web-first assertion: it waits (up to 20 s) for the page to reach the state
+    instead of reading it once, so a page still loading after a click is not a failure."""
+    from playwright.sync_api import expect as playwright_expect
+
+    playwright_expect.set_options(timeout=20_000)
+    return playwright_expect(target)
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
@@ -149,14 +158,14 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     page.get_by_label("Password").fill("correct-horse-battery")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"**/portals/{portal.hub_id}/")
-    assert page.get_by_role("heading", name="Sync dashboard").is_visible()
+    expect(page.get_by_role("heading", name="Sync dashboard")).to_be_visible()
 
     # --- a first sync pulls the Zoom users and webinars ----------------------------------------
     first = sync_now(page, live_server, portal)
     assert first["webinars_synced"] > 0 and first["contacts_created"] > 0
 
     page.goto(f"{base}/portals/{portal.hub_id}/connections/")
-    assert page.get_by_text("zacc_main").is_visible()
+    expect(page.get_by_text("zacc_main")).to_be_visible()
     shot(page, "03-connections")
 
     home = f"{base}/portals/{portal.hub_id}/"
@@ -169,13 +178,13 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     picker = page.locator("#user-options")
     page.get_by_placeholder("Filter users by name or email…").fill("hal")
     # The filter hides users that do not match (a few lines of JS).
-    assert picker.get_by_text("ada.alt@acme.com").is_hidden()
+    expect(picker.get_by_text("ada.alt@acme.com")).to_be_hidden()
     picker.get_by_label("hal.host@acme.com").check()
     page.get_by_placeholder("Filter users by name or email…").fill("")
     # First an invalid domain: the error shows next to the field and nothing is saved.
     page.get_by_label("Exclusions: host email domains").fill("partner.example\nnot a domain")
     page.get_by_role("button", name="Save global settings").click()
-    assert page.get_by_text("'not a domain' is not a domain").is_visible()
+    expect(page.get_by_text("'not a domain' is not a domain")).to_be_visible()
     assert sync_settings_export(portal=portal)["sync_mode"] == "all"
     shot(page, "04b-global-settings-error")
     # The form kept what was typed and ticked; fix the domain and save.
@@ -186,12 +195,12 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     page.get_by_role("button", name="Save global settings").click()
     # Narrowing to one user changes contacts' counts: the page says how many, saves nothing yet.
     impact = page.locator("#impact-people")
-    assert impact.is_visible() and "will get new registration and attendance counts" in impact.inner_text()
+    expect(impact).to_contain_text("will get new registration and attendance counts")
     assert sync_settings_export(portal=portal)["sync_mode"] == "all"
     shot(page, "04c-global-settings-confirm")
     assert not axe_violations(page)
     page.get_by_role("button", name="Save anyway").click()
-    assert page.get_by_text("Global settings saved.").is_visible()
+    expect(page.get_by_text("Global settings saved.")).to_be_visible()
     shot(page, "04-global-settings")
 
     # --- Per-user page: R9 on, one webinar off (R10); the Zoom Event webinar is not syncable ---
@@ -200,14 +209,16 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     visited.append(page.url)
     page.get_by_role("link", name="hal.host@acme.com").click()
     visited.append(page.url)
-    assert page.get_by_text("webinars of Zoom Events cannot be synced").first.is_visible()
+    expect(page.get_by_text("webinars of Zoom Events cannot be synced").first).to_be_visible()
     assert page.locator('input[name="webinar_81000000009"]').is_disabled()
     page.get_by_label("Sync this user's webinar recordings and transcripts").check()
     page.get_by_label("Sync Advanced Setup Workshop").uncheck()
     page.get_by_role("button", name="Save settings for hal.host@acme.com").click()
+    saved = page.get_by_text("Settings for hal.host@acme.com saved.")
+    page.locator("#impact").or_(saved).first.wait_for()  # the page after the click, whichever it is
     if page.locator("#impact").count():  # the workshop's registrants lose a registration
         page.get_by_role("button", name="Save anyway").click()
-    assert page.get_by_text("Settings for hal.host@acme.com saved.").is_visible()
+    expect(saved).to_be_visible()
     assert not page.get_by_label("Sync Advanced Setup Workshop").is_checked()
     shot(page, "06-zoom-user")
 
@@ -216,7 +227,7 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     visited.append(page.url)
     page.get_by_label("Marketing events (one per webinar session; registered / attended / cancelled)").check()
     page.get_by_role("button", name="Save HubSpot activity").click()
-    assert page.get_by_text("Activity settings saved.").is_visible()
+    expect(page.get_by_text("Activity settings saved.")).to_be_visible()
     shot(page, "07-event-sinks")
 
     # --- Sync now: the run finishes and its skips follow what was clicked ----------------------
@@ -229,25 +240,25 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     assert report["webinars"]["skipped"]["user_not_selected"] >= 1  # R4: Ada, Lena, Eva not selected
     assert report["webinars"]["skipped"]["webinar_sync_off"] >= 1  # R10: the workshop
     assert report["webinars"]["synced"] < first["webinars_synced"]
-    assert page.get_by_text("Host is not a selected user", exact=True).is_visible()
-    assert page.get_by_text("Sync is off for this webinar", exact=True).is_visible()
+    expect(page.get_by_text("Host is not a selected user", exact=True)).to_be_visible()
+    expect(page.get_by_text("Sync is off for this webinar", exact=True)).to_be_visible()
     page.get_by_label("Search").fill("81000000006")
     page.get_by_role("button", name="Search").click()
     assert page.locator(".skip-group").count() == 1
-    assert page.get_by_text("Advanced Setup Workshop").first.is_visible()  # by its topic, not its id
+    expect(page.get_by_text("Advanced Setup Workshop").first).to_be_visible()  # by its topic, not its id
     page.get_by_role("link", name="Clear").click()
     visited.append(page.url.split("?")[0])
     shot(page, "08-run-detail")
 
     page.goto(f"{base}/portals/{portal.hub_id}/")
     assert page.locator("#runs tbody tr").count() == 2
-    assert page.get_by_role("link", name="Run 2").is_visible()  # numbered per portal
+    expect(page.get_by_role("link", name="Run 2")).to_be_visible()  # numbered per portal
     shot(page, "02-dashboard")
 
     page.get_by_role("link", name="Audit log").click()
-    assert page.get_by_text("Settings changed").first.is_visible()
-    assert page.get_by_text("Sync started").first.is_visible()
-    assert page.get_by_text("Host exclusions").first.is_visible()  # labels, not document keys
+    expect(page.get_by_text("Settings changed").first).to_be_visible()
+    expect(page.get_by_text("Sync started").first).to_be_visible()
+    expect(page.get_by_text("Host exclusions").first).to_be_visible()  # labels, not document keys
     visited.append(page.url)
     shot(page, "09-audit-log")
 
@@ -276,8 +287,8 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     page.get_by_role("button", name="Check the document").click()
     page.get_by_text("Nothing was saved: please correct the errors below.").wait_for()
     # Every error at once, the text kept.
-    assert page.get_by_text("sync_mode: 'sometimes' is not one of none, all, selected").is_visible()
-    assert page.get_by_text("excluded_host_domains: 'not a domain' is not a domain").is_visible()
+    expect(page.get_by_text("sync_mode: 'sometimes' is not one of none, all, selected")).to_be_visible()
+    expect(page.get_by_text("excluded_host_domains: 'not a domain' is not a domain")).to_be_visible()
     assert page.get_by_label("…or paste the JSON document").input_value() == bad
     assert sync_settings_export(portal=portal) == exported
     assert not axe_violations(page)
@@ -298,7 +309,7 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     # --- Too large a paste: refused in the page, nothing sent, the text kept -------------------
     page.evaluate("document.getElementById('id_document').value = 'x'.repeat(10000001)")
     page.get_by_role("button", name="Check the document").click()
-    assert page.locator("#too-large").is_visible()
+    expect(page.locator("#too-large")).to_be_visible()
     assert page.evaluate("document.getElementById('id_document').value.length") == 10000001
 
     # --- Every page: axe-core and a 375 px wide screen -------------------------------------------
@@ -314,7 +325,7 @@ def test_admin_configures_and_syncs_in_the_browser(browser, page, live_server, c
     # --- log out --------------------------------------------------------------------------------
     page.goto(f"{base}/portals/{portal.hub_id}/")
     page.get_by_role("button", name="Log out").click()
-    assert page.get_by_text("You are logged out").is_visible()
+    expect(page.get_by_text("You are logged out")).to_be_visible()
     assert not axe_violations(page)
     page.goto(f"{base}/accounts/login/")
     assert not axe_violations(page)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.settings_ui.test_browser import browser, connected, page, shot, sync_now  # noqa: F401 - fixtures
+from tests.settings_ui.test_browser import browser, connected, expect, page, shot, sync_now  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -29,9 +29,9 @@ def test_b6_mapping_screen_in_the_browser(page, live_server, connected):  # noqa
     page.get_by_role("link", name="Registration questions").click()
     page.wait_for_url(f"**/portals/{portal.hub_id}/registration-questions/")
     team = page.locator('tr[data-question="Team size"]')
-    assert team.get_by_text("Advanced Setup Workshop").is_visible()
-    assert team.get_by_text("required").is_visible()
-    assert team.get_by_text("Choices: 1-10, 11-50, 50+").is_visible()
+    expect(team.get_by_text("Advanced Setup Workshop")).to_be_visible()
+    expect(team.get_by_text("required")).to_be_visible()
+    expect(team.get_by_text("Choices: 1-10, 11-50, 50+")).to_be_visible()
     # The contact properties come from the portal; zoomsync's own are not offered.
     options = page.get_by_label("Organization").locator("option").all_inner_texts()
     assert "Company Name (company)" in options
@@ -42,7 +42,7 @@ def test_b6_mapping_screen_in_the_browser(page, live_server, connected):  # noqa
     page.get_by_label("Write registrants' answers to these contact properties").check()
     shot(page, "09-registration-questions")
     page.get_by_role("button", name="Save registration questions").click()
-    assert page.get_by_text("Registration questions saved.").is_visible()
+    expect(page.get_by_text("Registration questions saved.")).to_be_visible()
     assert page.get_by_label("Team size").input_value() == "team_size"
 
     doc = sync_settings_export(portal=portal)
