@@ -6,13 +6,14 @@ from .errors import (
     BadRequest,
     Conflict,
     Forbidden,
+    HubSpotErrorCode,
     NotFound,
     RateLimited,
     ServerError,
     TransportError,
     Unauthorized,
 )
-from .hubspot import BatchResult, HubSpotClient
+from .hubspot import BatchResult, HubSpotClient, ItemOutcome, Outcome
 from .zoom import ZoomClient
 
 __all__ = [
@@ -23,7 +24,10 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "HubSpotClient",
+    "HubSpotErrorCode",
+    "ItemOutcome",
     "NotFound",
+    "Outcome",
     "RateLimited",
     "ServerError",
     "TransportError",

@@ -9,6 +9,7 @@ without parsing messages: Zoom's numeric `code` (3027 "Host cannot register", 30
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any
 
 import requests
@@ -74,6 +75,35 @@ class ApiError(Exception):
                 **kwargs,
             )
         return error_class(message, **kwargs)
+
+
+class HubSpotErrorCode(StrEnum):
+    """HubSpot's `category` of an error (the spec's `Error` / `StandardError`), as a type.
+
+    Per-item errors of a batch answer carry one; the client parses it once
+    (connector.clients.hubspot) so callers branch on the code, never on the message.
+    """
+
+    CONFLICT = "CONFLICT"  # 409: the record (contact email, event id) already exists
+    OBJECT_ALREADY_EXISTS = "OBJECT_ALREADY_EXISTS"  # properties: the name is taken
+    OBJECT_NOT_FOUND = "OBJECT_NOT_FOUND"  # 404: the record (or the contact it names) is gone
+    VALIDATION_ERROR = "VALIDATION_ERROR"  # 400: this input is invalid
+    INVALID_EMAIL = "INVALID_EMAIL"
+    PROPERTY_DOESNT_EXIST = "PROPERTY_DOESNT_EXIST"
+    RATE_LIMIT = "RATE_LIMIT"  # 429 (`errorType` on whole answers, `RATE_LIMITS` as a category)
+    SERVER_ERROR = "SERVER_ERROR"  # a 5xx reported for one item
+    NO_ANSWER = "NO_ANSWER"  # HubSpot named the item neither in `results` nor in `errors`
+    OTHER = "OTHER"  # a category this client does not know (its words stay in the message)
+
+    @classmethod
+    def parse(cls, category: object) -> HubSpotErrorCode:
+        text = str(category or "").strip().upper()
+        if text == "RATE_LIMITS":
+            return cls.RATE_LIMIT
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.OTHER
 
 
 class BadRequest(ApiError):

@@ -19,10 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-
-from connector.clients.errors import BadRequest
-from connector.clients.hubspot import HubSpotClient, existing_contact_id
+from connector.clients.hubspot import BatchResult, HubSpotClient, Outcome
 from connector.models import (
     ContactLink,
     ContactState,
@@ -39,7 +36,7 @@ from connector.services.hubspot_schema import (
     PROP_LAST_REGISTERED,
     PROP_REGISTRATIONS,
 )
-from connector.services.outbox import outbox_mark_failed, outbox_mark_retry, outbox_mark_sent
+from connector.services.outbox import Delivery, Mark, OutboxSender, outbox_send
 from connector.services.sanitize import zoom_url_clean
 from connector.services.sync_settings import email_normalize
 
@@ -50,7 +47,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("zoomsync.push")
 
 READ_PROPERTIES = ["email", "firstname", "lastname", "hs_additional_emails"]
-PERMANENT_CATEGORIES = {"VALIDATION_ERROR", "INVALID_EMAIL", "PROPERTY_DOESNT_EXIST", "INVALID_INTEGER"}
 
 
 @dataclass
@@ -106,7 +102,8 @@ def contacts_lookup(
         emails, id_property="email", properties=READ_PROPERTIES + extra, archived=archived
     )
     wanted = set(emails)
-    for contact in result.results:
+    for found in result.of(Outcome.OK):
+        contact = found.record
         props = contact.get("properties") or {}
         primary = email_normalize(props.get("email") or "")
         contact_id = str(contact.get("id"))
@@ -123,34 +120,15 @@ def contacts_lookup(
             # the input it answered in `id` only for id lookups, so fall back on the
             # requested ids HubSpot echoes (propertiesWithHistory / "inputs" not returned).
             logger.warning("batch read returned contact %s matching none of the requested emails", contact_id)
-    for error in result.errors:
-        for subject in error_subjects(error):
-            email = email_normalize(subject)
-            if email in wanted and email not in lookup.primary and email not in lookup.secondary:
-                lookup.missing.append(email)
+    for gone in result.of(Outcome.GONE):
+        email = email_normalize(gone.key)
+        if email in wanted and email not in lookup.primary and email not in lookup.secondary:
+            lookup.missing.append(email)
     seen = set(lookup.primary) | set(lookup.secondary) | set(lookup.missing)
     # Emails neither returned nor named in an error: not found (HubSpot may just omit them).
     lookup.missing.extend(e for e in emails if e not in seen)
     lookup.missing = list(dict.fromkeys(lookup.missing))
     return lookup
-
-
-def error_subjects(error: dict[str, Any]) -> set[str]:
-    """Every string an error's `context` names (ids, emails, objectWriteTraceIds)."""
-    subjects: set[str] = set()
-    context = error.get("context") or {}
-    if isinstance(context, dict):
-        for value in context.values():
-            if isinstance(value, list):
-                subjects.update(str(v) for v in value)
-            elif isinstance(value, str | int):
-                subjects.add(str(value))
-    return subjects
-
-
-def _is_conflict(error: dict[str, Any]) -> bool:
-    text = f"{error.get('category', '')} {error.get('message', '')}".lower()
-    return "conflict" in text or "already exists" in text or bool(error.get("existingId"))
 
 
 def links_save(*, portal: Portal, changes: dict[str, tuple[str, str]]) -> None:
@@ -181,21 +159,6 @@ def _links_pushed(*, portal: Portal, pushed: dict[str, tuple[str, dict[str, str]
     )
 
 
-def _bisect(
-    *, ctx: PushContext, items: list[OutboxItem], exc: BadRequest, send: Callable[..., None]
-) -> None:
-    """HubSpot rejects a whole batch (400) for one invalid input (a malformed email, a value
-    of the wrong type): split it until the bad input is alone, then that one is a permanent
-    per-item error and every other input still goes through."""
-    if len(items) == 1:
-        with transaction.atomic():
-            outbox_mark_failed(item=items[0], error=exc.message or str(exc), report=ctx.report)
-        return
-    half = len(items) // 2
-    send(ctx=ctx, items=items[:half])
-    send(ctx=ctx, items=items[half:])
-
-
 # --- creates -------------------------------------------------------------------------
 
 
@@ -217,75 +180,70 @@ def contact_create_item(
     )
 
 
-def contacts_create_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
-    """Send one batch of creates; link what was created; resolve conflicts by reading back.
+class ContactCreateSender(OutboxSender):
+    """Creates, keyed by `objectWriteTraceId` (the row's id), so HubSpot answers per input.
 
-    A 409 ("Contact already exists. Existing ID: N") rejects the whole batch and names only
-    the first conflict, and a 207 names failed items by objectWriteTraceId: either way, the
-    items not created are read back by email (one call) and linked, skipped (R13) or retried.
-    """
-    by_email = {i.payload["email"]: i for i in items}
-    by_trace = {str(i.pk): i for i in items}
-    # `associations` is required by the spec (SimplePublicObjectInputForCreate), even empty.
-    inputs = [
-        {"properties": i.payload["properties"], "associations": [], "objectWriteTraceId": str(i.pk)} for i in items
-    ]
-    try:
-        result = ctx.client.contacts_batch_create(inputs)
-    except BadRequest as exc:
-        _bisect(ctx=ctx, items=items, exc=exc, send=contacts_create_send)
-        return
+    A contact that already exists (DUPLICATE: created meanwhile, or the address is another
+    contact's secondary email) is read back by email in one call and linked, or skipped
+    (R13); one neither created nor found is retried."""
 
-    created: dict[str, str] = {}
-    for contact in result.results:
-        email = email_normalize((contact.get("properties") or {}).get("email") or "")
-        if email in by_email:
-            created[email] = str(contact.get("id"))
-    failed: dict[str, str] = {}  # email → permanent error
-    conflicts = False
-    for error in result.errors:
-        if _is_conflict(error) or result.status == 409:
-            conflicts = True
-            continue
-        item = next((by_trace[s] for s in error_subjects(error) if s in by_trace), None)
-        if item is None:
-            item = next((by_email[email_normalize(s)] for s in error_subjects(error) if email_normalize(s) in by_email), None)
-        if item is not None and item.payload["email"] not in created:
-            failed[item.payload["email"]] = str(error.get("message") or error.get("category") or error)[:500]
+    def __init__(self, ctx: PushContext) -> None:
+        self.ctx = ctx
+        self.lookup = Lookup()
 
-    unresolved = [e for e in by_email if e not in created and e not in failed]
-    lookup = Lookup()
-    if unresolved and (conflicts or result.errors):
-        lookup = contacts_lookup(client=ctx.client, emails=unresolved)
+    def key(self, item: OutboxItem) -> str:
+        return str(item.pk)
 
-    with transaction.atomic():
+    def send(self, items: list[OutboxItem]) -> BatchResult:
+        # `associations` is required by the spec (SimplePublicObjectInputForCreate), even empty.
+        return self.ctx.client.contacts_batch_create(
+            [{"properties": i.payload["properties"], "associations": [], "objectWriteTraceId": str(i.pk)} for i in items]
+        )
+
+    def prepare(self, deliveries: list[Delivery]) -> None:
+        unresolved = [
+            d.item.payload["email"] for d in deliveries if d.result.outcome in (Outcome.DUPLICATE, Outcome.RETRY)
+        ]
+        self.lookup = contacts_lookup(client=self.ctx.client, emails=unresolved)
+
+    def apply(self, deliveries: list[Delivery]) -> None:
+        ctx, lookup = self.ctx, self.lookup
+        created: dict[str, str] = {}
+        pushed: dict[str, tuple[str, dict[str, str]]] = {}
         links: dict[str, tuple[str, str]] = {}
-        pushed = {email: (cid, by_email[email].payload["pushed"]) for email, cid in created.items()}
-        existing = dict(lookup.primary)
-        for email, cid in existing.items():
-            links[email] = (ContactState.LINKED, cid)
-        for email, cid in lookup.secondary.items():
-            links[email] = (ContactState.SECONDARY_EMAIL, cid)
-            ctx.report.skip(
-                kind="person",
-                reason=SkipReason.SECONDARY_EMAIL,
-                subject=email,
-                detail=f"HubSpot contact {cid} holds this address as a secondary email (R13)",
-            )
+        for d in deliveries:
+            email = d.item.payload["email"]
+            if d.result.outcome is Outcome.CREATED:
+                created[email] = d.result.id
+                pushed[email] = (d.result.id, d.item.payload["pushed"])
+            elif d.result.outcome not in (Outcome.DUPLICATE, Outcome.RETRY):
+                continue  # INVALID, GONE: failed, as marked
+            elif email in lookup.primary:
+                links[email] = (ContactState.LINKED, lookup.primary[email])
+                d.mark, d.note = Mark.SENT, "not created: contact already exists"
+            elif email in lookup.secondary:
+                cid = lookup.secondary[email]
+                links[email] = (ContactState.SECONDARY_EMAIL, cid)
+                d.mark, d.note = Mark.SENT, "not created: secondary email (R13)"
+                ctx.report.skip(  # R13
+                    kind="person",
+                    reason=SkipReason.SECONDARY_EMAIL,
+                    subject=email,
+                    detail=f"HubSpot contact {cid} holds this address as a secondary email (R13)",
+                )
+            else:
+                d.mark = Mark.RETRY  # exists, but not found by its email yet: again later
+        existing = {e: cid for e, (state, cid) in links.items() if state == ContactState.LINKED}
         links_save(portal=ctx.portal, changes=links)
         _links_pushed(portal=ctx.portal, pushed=pushed)
-        outbox_mark_sent(items=[by_email[e] for e in created])
-        outbox_mark_sent(items=[by_email[e] for e in existing], note="not created: contact already exists")
-        outbox_mark_sent(items=[by_email[e] for e in lookup.secondary], note="not created: secondary email (R13)")
-        for email, message in failed.items():
-            outbox_mark_failed(item=by_email[email], error=message, report=ctx.report)
-        left = [by_email[e] for e in unresolved if e not in existing and e not in lookup.secondary]
-        if left:
-            hint = next((str(e.get("message")) for e in result.errors), "no result for this contact")
-            outbox_mark_retry(items=left, error=hint, report=ctx.report)
         ctx.report.contacts_created += len(created)
         if ctx.on_linked is not None:
             ctx.on_linked({**created, **existing}, set(existing))
+
+
+def contacts_create_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
+    """Send queued contact creates; link what was created or found to exist."""
+    outbox_send(sender=ContactCreateSender(ctx), items=items, report=ctx.report)
 
 
 # --- updates -------------------------------------------------------------------------
@@ -352,53 +310,43 @@ def _update_key(email: str, pushed: dict[str, str], desired: dict[str, str]) -> 
     return f"{email}|{digest}"[:255]
 
 
-def contacts_update_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
-    """Send one batch of property updates (by record id, never by email: HubSpot refuses
-    batch updates by a non-unique property). A contact gone meanwhile is R14."""
-    # One input per contact: HubSpot rejects a batch naming the same record twice.
-    latest: dict[str, OutboxItem] = {}
-    for item in items:
-        latest[item.payload["id"]] = item
-    dropped = [i for i in items if latest[i.payload["id"]] is not i]
-    batch = list(latest.values())
-    try:
-        result = ctx.client.contacts_batch_update(
-            [{"id": i.payload["id"], "properties": i.payload["properties"]} for i in batch]
+class ContactUpdateSender(OutboxSender):
+    """Property updates by record id, never by email (HubSpot refuses batch updates by a
+    non-unique property). A contact gone meanwhile is R14: its link is marked deleted."""
+
+    def __init__(self, ctx: PushContext) -> None:
+        self.ctx = ctx
+
+    def key(self, item: OutboxItem) -> str:
+        return str(item.payload["id"])
+
+    def send(self, items: list[OutboxItem]) -> BatchResult:
+        return self.ctx.client.contacts_batch_update(
+            [{"id": i.payload["id"], "properties": i.payload["properties"]} for i in items]
         )
-    except BadRequest as exc:
-        with transaction.atomic():
-            outbox_mark_sent(items=dropped, note="superseded by a later update")
-        _bisect(ctx=ctx, items=batch, exc=exc, send=contacts_update_send)
-        return
-    done = {str(r.get("id")) for r in result.results}
-    gone: set[str] = set()
-    failed: dict[str, str] = {}
-    for error in result.errors:
-        subjects = error_subjects(error)
-        category = str(error.get("category") or "")
-        for cid in subjects & set(latest):
-            if category == "OBJECT_NOT_FOUND" or "not found" in str(error.get("message", "")).lower():
-                gone.add(cid)
-            else:
-                failed[cid] = str(error.get("message") or category)[:500]
-    with transaction.atomic():
-        sent = [latest[c] for c in done if c in latest]
+
+    def apply(self, deliveries: list[Delivery]) -> None:
+        ctx = self.ctx
+        updated = [d.item for d in deliveries if d.result.outcome is Outcome.UPDATED]
         _links_pushed(
-            portal=ctx.portal, pushed={i.payload["email"]: (i.payload["id"], i.payload["properties"]) for i in sent}
+            portal=ctx.portal, pushed={i.payload["email"]: (i.payload["id"], i.payload["properties"]) for i in updated}
         )
-        outbox_mark_sent(items=sent)
-        outbox_mark_sent(items=dropped, note="superseded by a later update")
-        ctx.report.contacts_updated += len(sent)
+        ctx.report.contacts_updated += len(updated)
+        gone = [d for d in deliveries if d.result.outcome is Outcome.GONE]
         if gone:
-            links_save(portal=ctx.portal, changes={latest[c].payload["email"]: (ContactState.DELETED, c) for c in gone})
-            outbox_mark_sent(items=[latest[c] for c in gone], note="contact deleted in HubSpot (R14)")
-            for cid in gone:
-                ctx.report.skip(kind="person", reason=SkipReason.DELETED_CONTACT, subject=latest[cid].payload["email"])
-        for cid, message in failed.items():
-            outbox_mark_failed(item=latest[cid], error=message, report=ctx.report)
-        left = [latest[c] for c in latest if c not in done and c not in gone and c not in failed]
-        if left:
-            outbox_mark_retry(items=left, error="no result for this contact", report=ctx.report)
+            # R14: the contact was deleted in HubSpot; never recreated, nothing more sent to it.
+            links_save(
+                portal=ctx.portal,
+                changes={d.item.payload["email"]: (ContactState.DELETED, d.item.payload["id"]) for d in gone},
+            )
+            for d in gone:
+                d.mark, d.note = Mark.SENT, "contact deleted in HubSpot (R14)"
+                ctx.report.skip(kind="person", reason=SkipReason.DELETED_CONTACT, subject=d.item.payload["email"])
+
+
+def contacts_update_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
+    """Send queued property updates (one per contact: the latest wins)."""
+    outbox_send(sender=ContactUpdateSender(ctx), items=items, report=ctx.report)
 
 
 def emails_of(items: Iterable[OutboxItem]) -> list[str]:
@@ -414,6 +362,5 @@ __all__ = [
     "contacts_lookup",
     "contacts_update_send",
     "desired_properties",
-    "existing_contact_id",
     "links_save",
 ]

@@ -19,16 +19,14 @@ import datetime as dt
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.db.models import QuerySet
 
-from connector.clients.errors import BadRequest
-from connector.clients.hubspot import BatchResult
+from connector.clients.hubspot import BatchResult, Outcome
 from connector.models import (
     OutboxItem,
     OutboxKind,
@@ -40,14 +38,14 @@ from connector.models import (
     Webinar,
 )
 from connector.services.compute import COUNTED_REGISTRATION_STATUSES, Attendance, session_attendance
-from connector.services.contacts import PushContext, error_subjects
+from connector.services.contacts import PushContext
 from connector.services.guests import participant_rows_of_people
 from connector.services.hubspot_schema import (
     APP_EVENT_TYPES,
     TEMPLATE_ATTENDANCE,
     TEMPLATE_REGISTRATION,
 )
-from connector.services.outbox import outbox_mark_failed, outbox_mark_retry, outbox_mark_sent
+from connector.services.outbox import Delivery, OutboxSender, outbox_mark_sent, outbox_send
 from connector.services.report import SyncReport
 from connector.services.sanitize import zoom_url_clean
 
@@ -430,14 +428,6 @@ def _marketing_items(portal: Portal, run: SyncRun | None, facts: EventFacts, cou
 
 # --- sending ---------------------------------------------------------------------------
 
-ALREADY_SENT = "already in HubSpot (same deterministic id)"
-
-
-def _is_duplicate(error: dict[str, Any]) -> bool:
-    text = f"{error.get('category', '')} {error.get('message', '')}".lower()
-    return "conflict" in text or "already" in text or "immutable" in text or "in use" in text
-
-
 def _count(report: SyncReport, items: Iterable[OutboxItem]) -> None:
     for item in items:
         kind = item.payload.get("report_kind")
@@ -445,91 +435,49 @@ def _count(report: SyncReport, items: Iterable[OutboxItem]) -> None:
             report.events[kind] = report.events.get(kind, 0) + 1
 
 
-def _events_batch_send(
-    *,
-    ctx: PushContext,
-    items: list[OutboxItem],
-    call: Callable[[list[OutboxItem]], BatchResult],
-    key_of: Callable[[OutboxItem], str],
-) -> None:
-    """Send events; results and errors are matched back by event id. A 409 that rejects a
-    whole batch without naming the duplicate (app events: "none were accepted") is split in
-    halves until each duplicate is found alone: it was sent before, so it counts as sent."""
-    by_key = {key_of(i): i for i in items}
-    try:
-        result = call(items)
-    except BadRequest as exc:
-        # App events reject a whole batch for one bad occurrence (e.g. an unknown contact):
-        # split until the bad one is alone, then it is a permanent per-item error.
-        if len(items) > 1:
-            half = len(items) // 2
-            _events_batch_send(ctx=ctx, items=items[:half], call=call, key_of=key_of)
-            _events_batch_send(ctx=ctx, items=items[half:], call=call, key_of=key_of)
-        else:
-            outbox_mark_failed(item=items[0], error=exc.message or str(exc), report=ctx.report)
-        return
-    done = {str(r.get("id")) for r in result.results if str(r.get("id")) in by_key}
-    duplicates: set[str] = set()
-    failed: dict[str, str] = {}
-    for error in result.errors:
-        named = {s for s in error_subjects(error) if s in by_key}
-        if not named:
-            named = {k for k in by_key if k in str(error.get("message", ""))}
-        for key in named:
-            if _is_duplicate(error):
-                duplicates.add(key)
-            else:
-                failed[key] = str(error.get("message") or error.get("category") or error)[:500]
-    whole_batch_conflict = result.status == 409 and not done and not duplicates and not failed
-    if whole_batch_conflict:
-        if len(items) == 1:
-            duplicates.add(key_of(items[0]))
-        else:
-            half = len(items) // 2
-            _events_batch_send(ctx=ctx, items=items[:half], call=call, key_of=key_of)
-            _events_batch_send(ctx=ctx, items=items[half:], call=call, key_of=key_of)
-            return
-    with transaction.atomic():
-        sent = [by_key[k] for k in done]
-        outbox_mark_sent(items=sent)
-        _count(ctx.report, sent)
-        outbox_mark_sent(items=[by_key[k] for k in duplicates - done], note=ALREADY_SENT)
-        for key, message in failed.items():
-            outbox_mark_failed(item=by_key[key], error=message, report=ctx.report)
-        left = [i for k, i in by_key.items() if k not in done and k not in duplicates and k not in failed]
-        if left:
-            hint = next((str(e.get("message")) for e in result.errors), "no result for this event")
-            outbox_mark_retry(items=left, error=hint, report=ctx.report)
+class _EventSender(OutboxSender):
+    """Events keyed by their deterministic id: one sent before is DUPLICATE (already in
+    HubSpot, so sent); only those created now are counted in the report."""
+
+    counted = (Outcome.CREATED,)
+
+    def __init__(self, ctx: PushContext) -> None:
+        self.ctx = ctx
+
+    def key(self, item: OutboxItem) -> str:
+        return str(item.payload["id"])
+
+    def apply(self, deliveries: list[Delivery]) -> None:
+        _count(self.ctx.report, [d.item for d in deliveries if d.result.outcome in self.counted])
 
 
-def timeline_events_send(*, ctx: PushContext, items: list[OutboxItem], template_ids: dict[str, str]) -> None:
+class TimelineEventSender(_EventSender):
     """v3 timeline events, by contact id (`objectId`), so an event never creates a contact."""
-    missing = {i.payload["template"] for i in items} - set(template_ids)
-    if missing:
-        raise RuntimeError(f"timeline event templates missing in HubSpot: {', '.join(sorted(missing))}")
 
-    def call(batch: list[OutboxItem]) -> BatchResult:
-        return ctx.client.timeline_events_batch_create(
+    def __init__(self, ctx: PushContext, template_ids: dict[str, str]) -> None:
+        super().__init__(ctx)
+        self.template_ids = template_ids
+
+    def send(self, items: list[OutboxItem]) -> BatchResult:
+        return self.ctx.client.timeline_events_batch_create(
             [
                 {
-                    "eventTemplateId": template_ids[i.payload["template"]],
+                    "eventTemplateId": self.template_ids[i.payload["template"]],
                     "id": i.payload["id"],
                     "objectId": i.payload["objectId"],
                     "timestamp": i.payload["timestamp"],
                     "tokens": i.payload["tokens"],
                 }
-                for i in batch
+                for i in items
             ]
         )
 
-    _events_batch_send(ctx=ctx, items=items, call=call, key_of=lambda i: i.payload["id"])
 
+class AppEventSender(_EventSender):
+    """2026-03 app events (occurrences are immutable; a repeated id refuses the batch)."""
 
-def app_events_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
-    """2026-03 app events (occurrences are immutable; a repeated id is a 409)."""
-
-    def call(batch: list[OutboxItem]) -> BatchResult:
-        return ctx.client.app_events_batch_create(
+    def send(self, items: list[OutboxItem]) -> BatchResult:
+        return self.ctx.client.app_events_batch_create(
             [
                 {
                     "eventTypeName": i.payload["eventTypeName"],
@@ -538,11 +486,43 @@ def app_events_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
                     "timestamp": i.payload["timestamp"],
                     "properties": i.payload["properties"],
                 }
-                for i in batch
+                for i in items
             ]
         )
 
-    _events_batch_send(ctx=ctx, items=items, call=call, key_of=lambda i: i.payload["id"])
+
+class ParticipationSender(_EventSender):
+    """Participations of one marketing event and one state (the caller groups them), by
+    contact id (`create`), never by email: email-create would create contacts (R12–R14)."""
+
+    counted = (Outcome.OK,)
+
+    def __init__(self, ctx: PushContext, *, external_id: str, state: str) -> None:
+        super().__init__(ctx)
+        self.external_id, self.state = external_id, state
+
+    def key(self, item: OutboxItem) -> str:
+        return str(item.payload["input"]["vid"])
+
+    def send(self, items: list[OutboxItem]) -> BatchResult:
+        return self.ctx.client.marketing_event_attendance(
+            self.external_id,
+            self.state,
+            by="contact",
+            inputs=[i.payload["input"] for i in items],
+            external_account_id=MARKETING_EXTERNAL_ACCOUNT,
+        )
+
+
+def timeline_events_send(*, ctx: PushContext, items: list[OutboxItem], template_ids: dict[str, str]) -> None:
+    missing = {i.payload["template"] for i in items} - set(template_ids)
+    if missing:
+        raise RuntimeError(f"timeline event templates missing in HubSpot: {', '.join(sorted(missing))}")
+    outbox_send(sender=TimelineEventSender(ctx, template_ids), items=items, report=ctx.report)
+
+
+def app_events_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
+    outbox_send(sender=AppEventSender(ctx), items=items, report=ctx.report)
 
 
 def marketing_events_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
@@ -553,29 +533,7 @@ def marketing_events_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
 
 
 def marketing_participations_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
-    """Participations of one marketing event and one state (the caller groups them), by
-    contact id (`create`), never by email: email-create would create contacts (R12–R14)."""
+    """Participations of one marketing event and one state (the caller groups them)."""
     first = items[0].payload
-    external_id, state = first["externalEventId"], first["state"]
-    by_vid = {str(i.payload["input"]["vid"]): i for i in items}
-    result = ctx.client.marketing_event_attendance(
-        external_id,
-        state,
-        by="contact",
-        inputs=[i.payload["input"] for i in items],
-        external_account_id=MARKETING_EXTERNAL_ACCOUNT,
-    )
-    failed: dict[str, str] = {}
-    for error in result.errors:
-        for vid in error_subjects(error) & set(by_vid):
-            failed[vid] = str(error.get("message") or error)[:500]
-    unnamed_errors = [e for e in result.errors if not error_subjects(e) & set(by_vid)]
-    with transaction.atomic():
-        if unnamed_errors and not result.results:
-            outbox_mark_retry(items=items, error=str(unnamed_errors[0].get("message")), report=ctx.report)
-            return
-        sent = [i for v, i in by_vid.items() if v not in failed]
-        outbox_mark_sent(items=sent)
-        _count(ctx.report, sent)
-        for vid, message in failed.items():
-            outbox_mark_failed(item=by_vid[vid], error=message, report=ctx.report)
+    sender = ParticipationSender(ctx, external_id=first["externalEventId"], state=first["state"])
+    outbox_send(sender=sender, items=items, report=ctx.report)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connector.clients.errors import Conflict
-from connector.clients.hubspot import HubSpotClient
+from connector.clients.hubspot import HubSpotClient, Outcome
 
 logger = logging.getLogger("zoomsync.push")
 
@@ -174,11 +174,11 @@ def _properties_ensure(*, client: HubSpotClient, schema: HubSpotSchema) -> None:
         except Conflict:
             pass  # created by a concurrent sync
     result = client.properties_batch_create("contacts", missing)
-    for error in result.errors:
-        # "already exists" from a concurrent sync is fine; anything else is a real problem.
-        text = f"{error.get('category', '')} {error.get('message', '')}".lower()
-        if "exist" not in text and "conflict" not in text:
-            raise RuntimeError(f"creating contact properties failed: {error.get('message') or error}")
+    # Already there (a concurrent sync made it) is fine; anything else is a real problem.
+    refused = [result.rejected] if result.rejected is not None else []
+    refused += [i for i in result.items if i.outcome not in (Outcome.CREATED, Outcome.DUPLICATE)]
+    if refused:
+        raise RuntimeError(f"creating contact properties failed: {refused[0].message or refused[0].code}")
     schema.created.extend(f"property:{p['name']}" for p in missing)
 
 

@@ -4,22 +4,30 @@
   wants the same write again finds the row already there and enqueues nothing.
 - `outbox_batches` hands out pending rows of one kind, oldest first, up to 100 at a time;
   the sender marks them sent in the same transaction as the ContactLink change it implies.
+- `outbox_send` is the one way rows reach HubSpot, for every kind: chunks of at most 100,
+  one input per key, the client's typed outcome of each input mapped to a mark (sent, failed,
+  retry) in one transaction with what the kind records (links, report counts), and a batch
+  HubSpot refuses as a whole split in halves until the bad inputs are found alone.
 - A permanent per-item error marks the row FAILED with `last_error` (reported); an item that
-  could not be resolved is retried a few times, then FAILED. Transient errors (rate limits,
-  5xx, timeouts after the client's own retries) propagate: the rows stay PENDING and the next
-  run (or the Celery retry) resumes from them. A crash anywhere loses nothing, and since a
-  row is sent at most once after it is marked, nothing is sent twice.
+  could not be resolved is retried a few times, then FAILED. Transient errors of a whole call
+  (rate limits, 5xx, timeouts after the client's own retries) propagate: the rows stay PENDING
+  and the next run (or the Celery retry) resumes from them. A crash anywhere loses nothing,
+  and since a row is sent at most once after it is marked, nothing is sent twice.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from connector.clients.hubspot import BatchResult, ItemOutcome, Outcome
 from connector.models import OutboxItem, OutboxStatus, Portal
 
 if TYPE_CHECKING:
@@ -93,3 +101,121 @@ def outbox_supersede(*, portal: Portal, kind: str, dedupe_keys: Iterable[str], n
     return OutboxItem.objects.filter(
         portal=portal, kind=kind, status=OutboxStatus.PENDING, dedupe_key__in=keys
     ).update(status=OutboxStatus.SENT, sent_at=timezone.now(), last_error=note[:1000])
+
+
+# --- sending: one function for every kind --------------------------------------------------
+
+
+class Mark(StrEnum):
+    """What becomes of an outbox row after HubSpot answered for it."""
+
+    SENT = "sent"  # done (or found done already): never sent again
+    FAILED = "failed"  # refused for good: kept for the admin, reported
+    RETRY = "retry"  # not done: stays pending, tried again (at most MAX_ATTEMPTS)
+
+
+# The mark of each outcome unless the kind decides otherwise (OutboxSender.apply).
+DEFAULT_MARKS: dict[Outcome, Mark] = {
+    Outcome.CREATED: Mark.SENT,
+    Outcome.UPDATED: Mark.SENT,
+    Outcome.OK: Mark.SENT,
+    Outcome.DUPLICATE: Mark.SENT,
+    Outcome.GONE: Mark.FAILED,
+    Outcome.INVALID: Mark.FAILED,
+    Outcome.RETRY: Mark.RETRY,
+}
+ALREADY_SENT = "already in HubSpot"
+SUPERSEDED = "superseded by a later write to the same record"
+
+
+@dataclass
+class Delivery:
+    """One row, what HubSpot answered for it, and what will be written on the row."""
+
+    item: OutboxItem
+    result: ItemOutcome
+    mark: Mark
+    note: str = ""  # the row's `last_error`: a note when sent, the reason when failed or retried
+
+
+def _delivery(item: OutboxItem, result: ItemOutcome) -> Delivery:
+    mark = DEFAULT_MARKS[result.outcome]
+    if mark is Mark.SENT:
+        note = ALREADY_SENT if result.outcome is Outcome.DUPLICATE else ""
+    else:
+        note = result.message or (result.code.value if result.code else result.outcome.value)
+    return Delivery(item=item, result=result, mark=mark, note=note)
+
+
+class OutboxSender:
+    """What a kind of row says to `outbox_send`: each row's key in the batch, how to send a
+    batch, and how to apply the outcomes. Subclasses override `key`, `send` and `apply`."""
+
+    def key(self, item: OutboxItem) -> str:
+        """The key HubSpot's answer names the row's input by (see each client method)."""
+        raise NotImplementedError
+
+    def send(self, items: list[OutboxItem]) -> BatchResult:
+        """One batch call for `items` (≤ 100, one per key)."""
+        raise NotImplementedError
+
+    def prepare(self, deliveries: list[Delivery]) -> None:
+        """Before the transaction: reads an outcome needs (e.g. an existing contact's email)."""
+
+    def apply(self, deliveries: list[Delivery]) -> None:
+        """Inside the transaction that marks the rows: record what the writes achieved
+        (links, report counts); may change a delivery's mark and note."""
+
+
+def outbox_send(*, sender: OutboxSender, items: list[OutboxItem], report: SyncReport | None) -> None:
+    """Send `items` in chunks of ≤ 100 and mark every one of them (sent, failed or retry)."""
+    for start in range(0, len(items), BATCH_SIZE):
+        _chunk_send(sender=sender, items=items[start : start + BATCH_SIZE], report=report)
+
+
+def _chunk_send(*, sender: OutboxSender, items: list[OutboxItem], report: SyncReport | None) -> None:
+    # One input per key (HubSpot refuses a batch naming one record twice): the latest row wins.
+    latest: dict[str, OutboxItem] = {}
+    for item in items:
+        latest[sender.key(item)] = item
+    superseded = [i for i in items if latest[sender.key(i)] is not i]
+    batch = list(latest.values())
+    result = sender.send(batch)
+    if result.rejected is not None and len(batch) > 1:
+        # Refused as a whole for inputs HubSpot does not name: halves, until each bad input
+        # is alone (its own outcome) and every other input has gone through.
+        with transaction.atomic():
+            outbox_mark_sent(items=superseded, note=SUPERSEDED)
+        half = len(batch) // 2
+        _chunk_send(sender=sender, items=batch[:half], report=report)
+        _chunk_send(sender=sender, items=batch[half:], report=report)
+        return
+    deliveries = []
+    for key, item in latest.items():
+        outcome = result.outcome_of(key)
+        if outcome is None:
+            outcome = replace(result.rejected, key=key) if result.rejected is not None else ItemOutcome(
+                key=key, outcome=Outcome.RETRY, message="HubSpot did not answer for this item"
+            )
+        deliveries.append(_delivery(item, outcome))
+    sender.prepare(deliveries)
+    with transaction.atomic():
+        sender.apply(deliveries)
+        outbox_mark_sent(items=superseded, note=SUPERSEDED)
+        _marks_write(deliveries, report=report)
+
+
+def _marks_write(deliveries: list[Delivery], *, report: SyncReport | None) -> None:
+    sent: dict[str, list[OutboxItem]] = defaultdict(list)
+    retry: dict[str, list[OutboxItem]] = defaultdict(list)
+    for delivery in deliveries:
+        if delivery.mark is Mark.SENT:
+            sent[delivery.note].append(delivery.item)
+        elif delivery.mark is Mark.RETRY:
+            retry[delivery.note].append(delivery.item)
+        else:
+            outbox_mark_failed(item=delivery.item, error=delivery.note, report=report)
+    for note, rows in sent.items():
+        outbox_mark_sent(items=rows, note=note)
+    for note, rows in retry.items():
+        outbox_mark_retry(items=rows, error=note, report=report)
