@@ -165,7 +165,7 @@ def batch_result_parse(
     """A 200/201/207 batch answer → one outcome per input key (HubSpot's batch envelope:
     `results` and `errors`, each error naming its inputs in `context`). An input named by
     neither is RETRY (NO_ANSWER); so is every input when errors name no input at all, unless
-    exactly one input and one error are left (then the error is that input's)."""
+    exactly one input and one answer are left (then the answer is that input's)."""
     norm = (lambda k: k.strip().lower()) if fold_case else (lambda k: k)
     wanted = {norm(a): k for a, k in (aliases or {}).items() if a}
     wanted.update({norm(k): k for k in keys})
@@ -183,11 +183,6 @@ def batch_result_parse(
             found[key] = outcome
         else:
             unattributed_results.append(outcome)
-    if success is Outcome.UPDATED:
-        # Upserts say which inputs they created.
-        for key, outcome in list(found.items()):
-            if outcome.record.get("new") is True:
-                found[key] = replace(outcome, outcome=Outcome.CREATED)
     unnamed: list[Mapping[str, Any]] = []
     for error in body.get("errors") or []:
         if not isinstance(error, Mapping):
@@ -197,15 +192,22 @@ def batch_result_parse(
             unnamed.append(error)
         for key in named:
             found.setdefault(key, _error_outcome(error, key=key, status=status))
-    left = [k for k in keys if k not in found]
-    if len(left) == 1 and len(unnamed) == 1:
-        found[left[0]] = _error_outcome(unnamed[0], key=left[0], status=status)
+    left = [k for k in dict.fromkeys(keys) if k not in found]
+    # HubSpot answers every input once, in `results` or in `errors`: one input left and one
+    # answer that names no input are each other's.
+    if len(left) == 1 and len(unnamed) + len(unattributed_results) == 1:
+        if unnamed:
+            found[left[0]] = _error_outcome(unnamed[0], key=left[0], status=status)
+        else:
+            found[left[0]] = replace(unattributed_results.pop(), key=left[0])
         left = []
     hint = str(unnamed[0].get("message") or "") if unnamed else "HubSpot did not answer for this item"
     code = _classify(unnamed[0], status=status)[1] if unnamed else HubSpotErrorCode.NO_ANSWER
     for key in left:
         found[key] = ItemOutcome(key=key, outcome=Outcome.RETRY, code=code, message=hint[:1000])
     items = [found[k] for k in dict.fromkeys(keys)] + unattributed_results
+    if success is Outcome.UPDATED:  # upserts say which inputs they created
+        items = [replace(i, outcome=Outcome.CREATED) if i.record.get("new") is True else i for i in items]
     return BatchResult(items=items, status=status)
 
 

@@ -1,4 +1,5 @@
-"""HubSpot client: batches (200/201/207/409), limits, developer-key auth, paging."""
+"""HubSpot client: batches (200/201/207/409), limits, developer-key auth, paging.
+The typed per-item outcomes of every error shape: test_hubspot_outcomes.py."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import json
 import pytest
 from responses import matchers
 
-from connector.clients import Conflict, HubSpotClient
-from connector.clients.hubspot import BatchResult, existing_contact_id
+from connector.clients import Conflict, HubSpotClient, HubSpotErrorCode
+from connector.clients.hubspot import BatchResult, ItemOutcome, Outcome
 
 from .conftest import HUBSPOT
 
@@ -39,8 +40,14 @@ def test_batch_read_by_email_parses_207_results_and_errors(hubspot, mocked):
     )
 
     assert result.status == 207
-    assert [r["id"] for r in result.results] == ["501"]
-    assert result.errors[0]["category"] == "OBJECT_NOT_FOUND"
+    jane, nobody = result.items
+    assert (jane.key, jane.outcome, jane.id) == ("jane@example.com", Outcome.OK, "501")
+    assert jane.record["properties"] == {"email": "jane@example.com"}
+    assert (nobody.key, nobody.outcome, nobody.code) == (
+        "nobody@example.com",
+        Outcome.GONE,
+        HubSpotErrorCode.OBJECT_NOT_FOUND,
+    )
     sent = json.loads(mocked.calls[0].request.body)
     assert sent["idProperty"] == "email"
     assert sent["inputs"] == [{"id": "jane@example.com"}, {"id": "nobody@example.com"}]
@@ -56,7 +63,10 @@ def test_batch_read_by_record_id_omits_id_property_and_can_ask_archived(hubspot,
     result = hubspot.contacts_batch_read(
         ["7"], id_property=None, properties=["email"], archived=True
     )
-    assert result == BatchResult(results=[{"id": "7", "archived": True}], errors=[], status=200)
+    assert result == BatchResult(
+        items=[ItemOutcome(key="7", outcome=Outcome.OK, id="7", record={"id": "7", "archived": True})],
+        status=200,
+    )
     assert "idProperty" not in json.loads(mocked.calls[0].request.body)
 
 
@@ -68,8 +78,8 @@ def test_batch_create_201_parsed_like_200(hubspot, mocked):
     )
     result = hubspot.contacts_batch_create([{"properties": {"email": "new@example.com"}}])
     assert result.status == 201
-    assert result.results == [{"id": "9"}]
-    assert result.errors == []
+    # The answer names no input, but one input and one answer are left: they go together.
+    assert [(i.key, i.outcome, i.id) for i in result.items] == [("new@example.com", Outcome.CREATED, "9")]
 
 
 def test_batch_create_409_conflict_returned_with_existing_id(hubspot, mocked):
@@ -84,9 +94,14 @@ def test_batch_create_409_conflict_returned_with_existing_id(hubspot, mocked):
     result = hubspot.contacts_batch_create([{"properties": {"email": "jane@example.com"}}])
 
     assert result.status == 409
-    assert result.results == []
-    assert result.errors[0]["category"] == "CONFLICT"
-    assert result.errors[0]["existingId"] == "37765128953"
+    assert result.rejected is None  # a refused batch of one input is that input's outcome
+    (item,) = result.items
+    assert (item.key, item.outcome, item.id, item.code) == (
+        "jane@example.com",
+        Outcome.DUPLICATE,
+        "37765128953",
+        HubSpotErrorCode.CONFLICT,
+    )
     assert len(mocked.calls) == 1  # a conflict is not retried
 
 
@@ -99,11 +114,6 @@ def test_409_on_other_endpoints_still_raises_conflict(hubspot, mocked):
     with pytest.raises(Conflict) as info:
         hubspot.property_group_create("contacts", name="zoomsync", label="Zoom")
     assert info.value.code == "CONFLICT"
-
-
-def test_existing_contact_id_parser():
-    assert existing_contact_id("Contact already exists. Existing ID: 501") == "501"
-    assert existing_contact_id("something else") is None
 
 
 @pytest.mark.parametrize(
@@ -184,11 +194,16 @@ def test_timeline_and_app_event_batches(hubspot, mocked):
         json={"status": "error", "message": "already exists", "category": "CONFLICT"},
     )
     timeline = hubspot.timeline_events_batch_create([{"id": "e1"}, {"id": "e2"}])
-    assert (timeline.status, len(timeline.results), len(timeline.errors)) == (207, 1, 1)
+    assert timeline.status == 207
+    # The one error left names no input, and one input is left: it is that input's.
+    assert [(i.key, i.outcome) for i in timeline.items] == [
+        ("e1", Outcome.CREATED),
+        ("e2", Outcome.DUPLICATE),
+    ]
     assert mocked.calls[0].request.headers["Authorization"] == "Bearer hs-token"
     app = hubspot.app_events_batch_create([{"id": "e1", "eventTypeName": "x", "properties": {}}])
     assert app.status == 409
-    assert app.errors[0]["category"] == "CONFLICT"
+    assert [(i.key, i.outcome) for i in app.items] == [("e1", Outcome.DUPLICATE)]
 
 
 def test_marketing_event_paths(hubspot, mocked):
@@ -212,7 +227,8 @@ def test_marketing_event_paths(hubspot, mocked):
     by_contact = hubspot.marketing_event_attendance(
         "zs-1", "register", by="contact", inputs=[{"vid": 501}]
     )
-    assert by_email.results == by_contact.results == [{"vid": 501}]
+    assert [(i.key, i.outcome, i.id) for i in by_email.items] == [("a@x.com", Outcome.OK, "501")]
+    assert [(i.key, i.outcome, i.id) for i in by_contact.items] == [("501", Outcome.OK, "501")]
     with pytest.raises(ValueError):
         hubspot.marketing_event_attendance("zs-1", "attend", by="phone", inputs=[])  # type: ignore[arg-type]
 
@@ -276,7 +292,8 @@ def test_properties_and_search(hubspot, mocked):
     assert hubspot.properties_list() == [{"name": "email"}]
     assert hubspot.property_groups_list() == [{"name": "zoomsync"}]
     created = hubspot.properties_batch_create("contacts", [{"name": "a"}, {"name": "b"}])
-    assert (created.status, len(created.errors)) == (207, 1)
+    assert created.status == 207
+    assert [(i.key, i.outcome) for i in created.items] == [("a", Outcome.CREATED), ("b", Outcome.INVALID)]
     assert hubspot.contacts_search({"filterGroups": []}) == {"total": 0, "results": []}
 
 
