@@ -1,15 +1,19 @@
 """The outbox over HTTP to the sandbox: idempotence (a second sync writes nothing), a crash
 after N batches then a re-run (the same final state as a clean run, no duplicate event),
-conflicts and per-item errors, and rate limits (no 429 reaches the sandbox)."""
+conflicts and per-item errors, and rate limits (no 429 reaches the sandbox); and the one send
+function every kind uses (`outbox_send`) over `responses`: the split of a refused batch, retry
+items, chunks and one input per key."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 import requests
+import responses
 
-from connector.clients.hubspot import HubSpotClient
+from connector.clients.hubspot import BatchResult, HubSpotClient, Outcome
 from connector.clients.ratelimit import limiters_reset
 from connector.models import (
     ContactLink,
@@ -21,6 +25,8 @@ from connector.models import (
     Registrant,
 )
 from connector.services import push as push_module
+from connector.services.outbox import MAX_ATTEMPTS, SUPERSEDED, Delivery, OutboxSender, outbox_send
+from connector.services.report import SyncReport
 from tests.connector.test_push_world import (
     at,
     contacts_by_email,
@@ -249,3 +255,130 @@ def test_rate_limits_on_no_429_reaches_the_sandbox(sandbox, settings):
     calls = sandbox.calls()
     assert sum(calls["hubspot"].values()) > 30  # enough to cross the window at full speed
     assert calls["throttled"]["hubspot"] == 0
+
+
+# --- the one send function, over `responses` (no sandbox) -----------------------------------
+
+TIMELINE_BATCH = "https://api.hubapi.com/integrators/timeline/v3/events/batch/create"
+
+
+class _Timeline(OutboxSender):
+    """The thinnest sender: event rows keyed by their dedupe key, sent as timeline events."""
+
+    def __init__(self, client: HubSpotClient) -> None:
+        self.client = client
+        self.applied: list[tuple[str, Outcome]] = []
+
+    def key(self, item: OutboxItem) -> str:
+        return item.payload.get("id") or item.dedupe_key
+
+    def send(self, items: list[OutboxItem]) -> BatchResult:
+        return self.client.timeline_events_batch_create([{"id": self.key(i), "tokens": {}} for i in items])
+
+    def apply(self, deliveries: list[Delivery]) -> None:
+        self.applied.extend((d.item.dedupe_key, d.result.outcome) for d in deliveries)
+
+
+def _fake_timeline(mocked: Any, *, bad: set[str] = frozenset(), later: set[str] = frozenset()) -> list[list[str]]:
+    """HubSpot as its docs describe it: a batch holding an invalid input is refused whole
+    (400, nothing written, the input not named); an input over the rate limit gets a
+    per-item RATE_LIMITS error in a 207; the rest are created."""
+    calls: list[list[str]] = []
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        ids = [i["id"] for i in json.loads(request.body)["inputs"]]
+        calls.append(ids)
+        if bad & set(ids):
+            body = {"status": "error", "category": "VALIDATION_ERROR", "correlationId": "c",
+                    "message": "Cannot build TimelineEvent, some of required attributes are not set [eventTemplateId]"}
+            return 400, {}, json.dumps(body)
+        errors = [{"status": "error", "category": "RATE_LIMITS", "message": "You have reached your ten_secondly_rolling limit.",
+                   "context": {"id": [i]}, "errors": [], "links": {}} for i in ids if i in later]
+        results = [{"id": i, "objectId": "501"} for i in ids if i not in later]
+        body = {"status": "COMPLETE", "results": results, **({"numErrors": len(errors), "errors": errors} if errors else {})}
+        return (207 if errors else 201), {}, json.dumps(body)
+
+    mocked.add_callback(responses.POST, TIMELINE_BATCH, callback=answer)
+    return calls
+
+
+@pytest.fixture
+def mocked_hubspot():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps, HubSpotClient(base_url="https://api.hubapi.com", token_provider=lambda: "t", max_retries=0)
+
+
+def _rows(portal: Any, n: int) -> list[OutboxItem]:
+    OutboxItem.objects.bulk_create(
+        OutboxItem(portal=portal, kind=OutboxKind.TIMELINE_EVENT, dedupe_key=f"e{k:03d}", payload={}) for k in range(n)
+    )
+    return list(OutboxItem.objects.filter(portal=portal).order_by("id"))
+
+
+def _statuses(portal: Any) -> dict[str, str]:
+    return dict(OutboxItem.objects.filter(portal=portal).values_list("dedupe_key", "status"))
+
+
+def test_outbox_send_split_of_a_refused_batch_finds_exactly_the_bad_item(portal, mocked_hubspot):
+    mocked, client = mocked_hubspot
+    calls = _fake_timeline(mocked, bad={"e037"})
+    report = SyncReport(portal=portal, run=None)
+    sender = _Timeline(client)
+
+    outbox_send(sender=sender, items=_rows(portal, 100), report=report)
+
+    statuses = _statuses(portal)
+    assert statuses.pop("e037") == OutboxStatus.FAILED
+    assert set(statuses.values()) == {OutboxStatus.SENT} and len(statuses) == 99
+    failed = OutboxItem.objects.get(dedupe_key="e037")
+    assert failed.attempts == 1 and "eventTemplateId" in failed.last_error
+    assert len(report.errors) == 1 and "e037" in report.errors[0]
+    # Halving: the refused batch, then one refused half per level down to the item alone
+    # (7 levels for 100) and an accepted half beside each; every good item written once.
+    accepted = [ids for ids in calls if "e037" not in ids]
+    assert sorted(i for ids in accepted for i in ids) == sorted(statuses)
+    assert len(calls) <= 1 + 2 * 7
+    assert ("e037", Outcome.INVALID) in sender.applied
+
+
+def test_outbox_send_split_finds_two_bad_items_alone(portal, mocked_hubspot):
+    mocked, client = mocked_hubspot
+    _fake_timeline(mocked, bad={"e003", "e060"})
+    outbox_send(sender=_Timeline(client), items=_rows(portal, 64), report=None)
+    statuses = _statuses(portal)
+    assert {k for k, s in statuses.items() if s == OutboxStatus.FAILED} == {"e003", "e060"}
+    assert sum(1 for s in statuses.values() if s == OutboxStatus.SENT) == 62
+
+
+def test_outbox_send_retry_items_stay_pending(portal, mocked_hubspot):
+    mocked, client = mocked_hubspot
+    _fake_timeline(mocked, later={"e002"})
+    outbox_send(sender=_Timeline(client), items=_rows(portal, 5), report=None)
+
+    later = OutboxItem.objects.get(dedupe_key="e002")
+    assert later.status == OutboxStatus.PENDING  # not failed: sent again by the next pass
+    assert later.attempts == 1 and "ten_secondly_rolling" in later.last_error
+    assert [s for k, s in _statuses(portal).items() if k != "e002"] == [OutboxStatus.SENT] * 4
+
+    # Still over the limit on the last attempt: given up, reported.
+    later.attempts = MAX_ATTEMPTS - 1
+    later.save(update_fields=["attempts"])
+    outbox_send(sender=_Timeline(client), items=[later], report=None)
+    assert OutboxItem.objects.get(dedupe_key="e002").status == OutboxStatus.FAILED
+
+
+def test_outbox_send_chunks_of_100_and_one_input_per_key(portal, mocked_hubspot):
+    mocked, client = mocked_hubspot
+    calls = _fake_timeline(mocked)
+    items = _rows(portal, 250)
+    older, newer = (
+        OutboxItem.objects.create(portal=portal, kind=OutboxKind.TIMELINE_EVENT, dedupe_key=k, payload={"id": "twin"})
+        for k in ("twin-old", "twin-new")
+    )
+
+    outbox_send(sender=_Timeline(client), items=[*items[:98], older, newer, *items[98:]], report=None)
+
+    assert [len(ids) for ids in calls] == [99, 100, 52]  # 252 rows, the first 100 name 99 records
+    assert calls[0].count("twin") == 1  # HubSpot refuses a batch naming one record twice
+    assert OutboxItem.objects.get(pk=older.pk).last_error == SUPERSEDED
+    assert set(_statuses(portal).values()) == {OutboxStatus.SENT}
