@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -27,6 +28,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from connector.clients.errors import HubSpotErrorCode
 from connector.clients.hubspot import BatchResult, ItemOutcome, Outcome
 from connector.models import OutboxItem, OutboxStatus, Portal
 
@@ -126,6 +128,7 @@ DEFAULT_MARKS: dict[Outcome, Mark] = {
 }
 ALREADY_SENT = "already in HubSpot"
 SUPERSEDED = "superseded by a later write to the same record"
+NO_ANSWER = "HubSpot did not answer for this item"
 
 
 @dataclass
@@ -147,22 +150,22 @@ def _delivery(item: OutboxItem, result: ItemOutcome) -> Delivery:
     return Delivery(item=item, result=result, mark=mark, note=note)
 
 
-class OutboxSender:
+class OutboxSender(ABC):
     """What a kind of row says to `outbox_send`: each row's key in the batch, how to send a
-    batch, and how to apply the outcomes. Subclasses override `key`, `send` and `apply`."""
+    batch (the client call), and how to apply the outcomes (`apply`, optionally `prepare`)."""
 
+    @abstractmethod
     def key(self, item: OutboxItem) -> str:
         """The key HubSpot's answer names the row's input by (see each client method)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def send(self, items: list[OutboxItem]) -> BatchResult:
         """One batch call for `items` (≤ 100, one per key)."""
-        raise NotImplementedError
 
-    def prepare(self, deliveries: list[Delivery]) -> None:
+    def prepare(self, deliveries: list[Delivery]) -> None:  # noqa: B027 (an optional hook)
         """Before the transaction: reads an outcome needs (e.g. an existing contact's email)."""
 
-    def apply(self, deliveries: list[Delivery]) -> None:
+    def apply(self, deliveries: list[Delivery]) -> None:  # noqa: B027 (an optional hook)
         """Inside the transaction that marks the rows: record what the writes achieved
         (links, report counts); may change a delivery's mark and note."""
 
@@ -194,8 +197,10 @@ def _chunk_send(*, sender: OutboxSender, items: list[OutboxItem], report: SyncRe
     for key, item in latest.items():
         outcome = result.outcome_of(key)
         if outcome is None:
-            outcome = replace(result.rejected, key=key) if result.rejected is not None else ItemOutcome(
-                key=key, outcome=Outcome.RETRY, message="HubSpot did not answer for this item"
+            outcome = (
+                replace(result.rejected, key=key)
+                if result.rejected is not None
+                else ItemOutcome(key=key, outcome=Outcome.RETRY, code=HubSpotErrorCode.NO_ANSWER, message=NO_ANSWER)
             )
         deliveries.append(_delivery(item, outcome))
     sender.prepare(deliveries)
