@@ -7,3 +7,4 @@ class WorkflowsConfig(AppConfig):
 
     def ready(self) -> None:
         from workflows.services import privacy  # noqa: F401  (erasure signal receivers)
+        from workflows.services import registration_record  # noqa: F401  (R17: the connector's record)
