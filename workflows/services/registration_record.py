@@ -19,10 +19,11 @@ from workflows.models import ActionExecution, ExecutionStatus
 
 @receiver(post_save, sender=ActionExecution, dispatch_uid="workflows.registration_record")
 def registration_record_receiver(sender: Any, *, instance: ActionExecution, **kwargs: Any) -> None:
-    if instance.status != ExecutionStatus.SUCCEEDED or instance.portal_id is None:
+    portal = instance.portal
+    if instance.status != ExecutionStatus.SUCCEEDED or portal is None:
         return
     external_registration_record(
-        portal=instance.portal,
+        portal=portal,
         zoom_account=instance.zoom_account,
         webinar_id=instance.webinar_id,
         email=instance.email,
