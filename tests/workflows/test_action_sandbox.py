@@ -376,3 +376,25 @@ def test_r17_workflow_registration_syncs_that_webinar_only(world, post_action, s
     assert [key for key in zoom if "{webinarId}" in key] == ["GET /v2/webinars/{webinarId}/registrants"]
     (contact,) = [c for c in world.state()["hubspot"]["contacts"] if c["properties"]["email"] == "jane@example.com"]
     assert contact["properties"]["zoomsync_last_registered_webinar"] == out["joinUrl"]
+
+
+def test_r17_workflow_registration_after_a_first_sync_updates_the_contact(world, post_action, settings, django_capture_on_commit_callbacks):
+    """The same after a first whole sync: the follow-up is an incremental run of one webinar."""
+    from connector.models import Portal, SyncRun, SyncRunStatus
+    from connector.services.sync_requests import sync_request
+
+    settings.WORKFLOWS_SYNC_AFTER_REGISTRATION = True
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sync_request(portal=Portal.objects.get(), source="manual")
+    first.refresh_from_db()
+    assert (first.status, first.webinar_ids) == (SyncRunStatus.SUCCEEDED, None)
+    with django_capture_on_commit_callbacks() as follow_ups:
+        out = outputs(post_action(action_body(webinar_id=str(WEBINAR_OPEN))))
+    world.calls_clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        follow_ups[0]()
+    run = SyncRun.objects.exclude(pk=first.pk).get()
+    assert (run.trigger, run.webinar_ids, run.status) == ("workflow", [str(WEBINAR_OPEN)], SyncRunStatus.SUCCEEDED)
+    (contact,) = [c for c in world.state()["hubspot"]["contacts"] if c["properties"]["email"] == "jane@example.com"]
+    assert contact["properties"]["zoomsync_last_registered_webinar"] == out["joinUrl"]
+    assert contact["properties"]["zoomsync_registration_count"] == "1"
