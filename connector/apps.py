@@ -15,3 +15,9 @@ class ConnectorConfig(AppConfig):
         from connector.services.sync_requests import sync_enqueue_set
 
         sync_enqueue_set(tasks.sync_run_enqueue)
+        # ... and the one place the clients learn where their tokens come from (the client
+        # layer never imports the services).
+        from connector.clients.factories import token_provider_set
+        from connector.services import tokens
+
+        token_provider_set(tokens)

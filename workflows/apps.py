@@ -6,4 +6,7 @@ class WorkflowsConfig(AppConfig):
     name = "workflows"
 
     def ready(self) -> None:
-        from workflows.services import privacy  # noqa: F401  (erasure signal receivers)
+        from workflows.services import (
+            privacy,  # noqa: F401  (erasure signal receivers)
+            registration_record,  # noqa: F401  (R17: the connector's record)
+        )

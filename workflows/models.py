@@ -1,9 +1,9 @@
 """Records of the workflow action "Add contact to Zoom webinar" (R11, R17, R24–R26).
 
 One ActionExecution per HubSpot callbackId (unique): a retried or duplicated request finds
-its row and answers the same without registering twice. A successful row is also the
-connector's own record of the registration (R17: the sync engine may merge it with Zoom's
-registrant list when it is newer). Each POST to Zoom's add-registrant endpoint is one
+its row and answers the same without registering twice. Saving a successful row records
+the registration in the connector's own table (R17; services/registration_record.py), which
+is what the sync reads. Each POST to Zoom's add-registrant endpoint is one
 RegistrantAddAttempt, so Zoom's limit of 3 adds per registrant per webinar per UTC day is
 respected before Zoom has to refuse.
 """

@@ -12,9 +12,8 @@ def workflow_registrations_for_portal(*, portal: Portal) -> QuerySet[ActionExecu
     """Registrations the workflow action made for this portal, oldest first (R17).
 
     Each row has `email` (lower-cased), `webinar_id`, `registrant_id`, `join_url` and
-    `registered_at`. The sync engine may merge them with Zoom's registrant list: per
-    INTERFACES.md §5, `zoomsync_last_registered_webinar` takes the action's join URL when
-    its `registered_at` is later than every Zoom `create_time` of that person.
+    `registered_at`. The sync reads the connector's copy (connector.ExternalRegistration,
+    recorded when each success is saved), never these rows.
     """
     return ActionExecution.objects.filter(portal=portal, status=ExecutionStatus.SUCCEEDED).order_by(
         "registered_at", "pk"

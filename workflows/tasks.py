@@ -15,7 +15,9 @@ from workflows.services.followup import portal_sync_request
     soft_time_limit=50,
     ignore_result=True,
 )
-def webinar_sync_after_registration(*, portal_id: int, execution_id: int | None = None) -> bool:
+def webinar_sync_after_registration(
+    *, portal_id: int, execution_id: int | None = None, webinar_id: str = ""
+) -> bool:
     """R17: a registration made by the workflow action reaches HubSpot with the next pull;
-    ask for that pull now. `execution_id` is for the logs and future use."""
-    return portal_sync_request(portal_id=portal_id)
+    ask for a pull of that webinar now. `execution_id` is for the logs."""
+    return portal_sync_request(portal_id=portal_id, webinar_id=webinar_id)

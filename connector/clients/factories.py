@@ -1,10 +1,14 @@
 """Build a client for a connected account: base URL from the account (so the sandbox can
-stand in), tokens from connector.services.tokens (refreshed ahead of expiry under a lock;
-`force_refresh=True` is the 401 fallback), and the process-wide shared rate limiter."""
+stand in), access tokens from the token provider, and the process-wide shared rate limiter.
+
+The client layer never imports the services: the token provider (connector.services.tokens,
+refreshed ahead of expiry under a lock; `force_refresh=True` is the 401 fallback) is wired in
+one place, `connector.apps`, through `token_provider_set`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 
@@ -16,13 +20,35 @@ if TYPE_CHECKING:
     from connector.models import Portal, ZoomAccount
 
 
-def zoom_client_for(account: ZoomAccount, **kwargs: Any) -> ZoomClient:
-    from connector.services.tokens import zoom_access_token_get
+class TokenProvider(Protocol):
+    """Where the clients get a connection's access token (a fresh one with force_refresh)."""
 
+    def zoom_access_token_get(self, *, account: ZoomAccount, force_refresh: bool = False) -> str: ...
+
+    def hubspot_access_token_get(self, *, portal: Portal, force_refresh: bool = False) -> str: ...
+
+
+_tokens: TokenProvider | None = None
+
+
+def token_provider_set(provider: TokenProvider) -> None:
+    """Wire where the clients get their tokens (connector.apps does: the token service)."""
+    global _tokens
+    _tokens = provider
+
+
+def _token_provider() -> TokenProvider:
+    if _tokens is None:  # pragma: no cover - wired by connector.apps at start
+        raise RuntimeError("no token provider wired (connector.apps sets it)")
+    return _tokens
+
+
+def zoom_client_for(account: ZoomAccount, **kwargs: Any) -> ZoomClient:
+    tokens = _token_provider()
     options: dict[str, Any] = {
         "base_url": account.zoom_api_base,
-        "token_provider": lambda: zoom_access_token_get(account=account),
-        "token_refresher": lambda: zoom_access_token_get(account=account, force_refresh=True),
+        "token_provider": lambda: tokens.zoom_access_token_get(account=account),
+        "token_refresher": lambda: tokens.zoom_access_token_get(account=account, force_refresh=True),
         "limiter": limiter_for("zoom"),
         # Zoom's limits are per account and per label: the client appends the label.
         "limiter_key": f"zoom:{account.account_id}",
@@ -32,12 +58,11 @@ def zoom_client_for(account: ZoomAccount, **kwargs: Any) -> ZoomClient:
 
 
 def hubspot_client_for(portal: Portal, **kwargs: Any) -> HubSpotClient:
-    from connector.services.tokens import hubspot_access_token_get
-
+    tokens = _token_provider()
     options: dict[str, Any] = {
         "base_url": portal.hubspot_api_base,
-        "token_provider": lambda: hubspot_access_token_get(portal=portal),
-        "token_refresher": lambda: hubspot_access_token_get(portal=portal, force_refresh=True),
+        "token_provider": lambda: tokens.hubspot_access_token_get(portal=portal),
+        "token_refresher": lambda: tokens.hubspot_access_token_get(portal=portal, force_refresh=True),
         "limiter": limiter_for("hubspot"),
         "limiter_key": f"hubspot:{portal.hub_id}",
         "developer_api_key": settings.HUBSPOT_DEVELOPER_API_KEY,

@@ -1,6 +1,7 @@
 """connector models, split by topic: tenancy (portals, accounts, settings), sync (pull, compute, push)."""
 
 from connector.models.inbox import WebhookEvent, WebhookProvider, WebhookStatus
+from connector.models.registrations import ExternalRegistration
 from connector.models.sync import (
     ContactLink,
     ContactState,
@@ -43,6 +44,7 @@ __all__ = [
     "ContactLink",
     "ContactState",
     "DirtyPerson",
+    "ExternalRegistration",
     "OutboxItem",
     "OutboxKind",
     "OutboxStatus",

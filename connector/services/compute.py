@@ -22,6 +22,7 @@ from django.utils import timezone
 from connector.models import (
     ContactLink,
     ContactState,
+    ExternalRegistration,
     ParticipantRow,
     PersonStats,
     Portal,
@@ -220,17 +221,17 @@ def _name_split(name: str) -> tuple[str, str]:
     return first[:200], last.strip()[:200]
 
 
-def _workflow_registrations(portal: Portal) -> list[dict[str, Any]]:
-    """R17: registrations made by the workflow action ({"email", "join_url", "registered_at",
-    "webinar_id"}); the latest of these or Zoom's registrations decides (INTERFACES.md §5)."""
-    from workflows.selectors import workflow_registrations_for_portal
-
-    return [
-        {"email": email_normalize(r.email), "join_url": r.join_url, "registered_at": r.registered_at,
-         "webinar_id": str(r.webinar_id or "")}
-        for r in workflow_registrations_for_portal(portal=portal)
-        if r.email and r.join_url
-    ]
+def _external_registrations(portal: Portal) -> list[dict[str, Any]]:
+    """R17: registrations the connector made itself (the workflow action), as {"email",
+    "join_url", "registered_at", "webinar_id"}, oldest first; the latest of these or Zoom's
+    registrations decides (INTERFACES.md §5)."""
+    rows = (
+        ExternalRegistration.objects.filter(portal=portal)
+        .exclude(join_url="")
+        .order_by(F("registered_at").asc(nulls_first=True), "pk")
+        .values("email", "join_url", "registered_at", "webinar_id")
+    )
+    return [{**r, "email": email_normalize(r["email"])} for r in rows if r["email"]]
 
 
 @dataclass
@@ -297,7 +298,9 @@ def synced_webinars_of(*, portal: Portal) -> QuerySet[Webinar]:
 
 def workflow_registrations_since(*, portal: Portal, since: dt.datetime) -> set[str]:
     """B2: people the workflow action registered since `since` (changed for R17)."""
-    return {r["email"] for r in _workflow_registrations(portal) if r["registered_at"] and r["registered_at"] >= since}
+    return set(
+        ExternalRegistration.objects.filter(portal=portal, registered_at__gte=since).values_list("email", flat=True)
+    )
 
 
 @transaction.atomic
@@ -316,16 +319,16 @@ def person_stats_compute(*, portal: Portal, report: SyncReport, emails: frozense
         zeroed = PersonStats.objects.filter(portal=portal, registration_count=0, attended_count=0)
         emails = emails | frozenset(zeroed.values_list("email", flat=True))
     webinars = synced_webinars_of(portal=portal)
-    workflow_regs: dict[str, dict[str, Any]] = {}
+    external_regs: dict[str, dict[str, Any]] = {}
     synced_ids = set(webinars.values_list("webinar_id", flat=True))
-    for item in _workflow_registrations(portal):
+    for item in _external_registrations(portal):
         if item["webinar_id"] and item["webinar_id"] not in synced_ids:
             continue  # §5: only webinars that pass every rule count
         if emails is not None and item["email"] not in emails:
             continue  # B2: not changed, not recomputed
-        best = workflow_regs.get(item["email"])
+        best = external_regs.get(item["email"])
         if best is None or (item["registered_at"] or started) > (best["registered_at"] or started):
-            workflow_regs[item["email"]] = item
+            external_regs[item["email"]] = item
 
     # Pass 1: registrations (approved or pending), one email at a time.
     regs_of = Registrant.objects.filter(webinar__in=webinars, status__in=COUNTED_REGISTRATION_STATUSES)
@@ -345,7 +348,7 @@ def person_stats_compute(*, portal: Portal, report: SyncReport, emails: frozense
         assert current is not None and last is not None
         _, _, create_time, join_url, webinar_url, first, last_name = last
         url, at = join_url or webinar_url, create_time
-        wf = workflow_regs.pop(current, None)
+        wf = external_regs.pop(current, None)
         if wf is not None and (at is None or (wf["registered_at"] is not None and wf["registered_at"] > at)):
             url, at = wf["join_url"], wf["registered_at"]
         batch.append(
@@ -411,8 +414,8 @@ def person_stats_compute(*, portal: Portal, report: SyncReport, emails: frozense
         att_flush()
     _stats_write(batch, ATT_FIELDS)
 
-    # People of workflow registrations not (yet) seen as Zoom registrants.
-    for email, wf in workflow_regs.items():
+    # People the connector registered who are not (yet) seen as Zoom registrants (R17).
+    for email, wf in external_regs.items():
         PersonStats.objects.filter(portal=portal, email=email).update(
             last_registered_url=wf["join_url"], last_registered_at=wf["registered_at"], computed_at=timezone.now()
         )

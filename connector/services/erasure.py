@@ -1,10 +1,11 @@
 """Erasure of personal data (B3, B4): a person of a portal, a Zoom account, a whole portal.
 
-`person_erase` removes a person from every table: registrant and participant rows, computed
-stats, the contact link, outbox payloads, skip records, and (through the signals below) the
-workflow action's records and the settings audit log. Only a keyed hash of the email stays
-(ErasedPerson), never the email itself, so the sync recognises the person when Zoom lists
-them again and never creates their contact again (R14).
+`person_erase` removes a person from every table: registrant and participant rows, the
+registrations the connector made (R17), computed stats, the contact link, outbox payloads,
+skip records, and (through the signals below) the workflow action's records and the
+settings audit log. Only a keyed hash of the email stays (ErasedPerson), never the email
+itself, so the sync recognises the person when Zoom lists them again and never creates
+their contact again (R14).
 
 The core never imports an outer app: the workflows and settings apps erase their own rows
 in receivers of `person_erasing`, `zoom_account_erasing` and `retention_pruning`, each
@@ -31,6 +32,7 @@ from connector.models import (
     ContactLink,
     DirtyPerson,
     ErasedPerson,
+    ExternalRegistration,
     OutboxItem,
     ParticipantRow,
     PersonStats,
@@ -217,6 +219,10 @@ def _person_rows_erase(*, portal: Portal, email: str, contact_id: str, result: E
     result.add("person stats", PersonStats.objects.filter(portal=portal, email__iexact=email).delete()[0])
     result.add("contact link", ContactLink.objects.filter(portal=portal, email__iexact=email).delete()[0])
     result.add("dirty person", DirtyPerson.objects.filter(portal=portal, email__iexact=email).delete()[0])
+    result.add(
+        "external registration",
+        ExternalRegistration.objects.filter(portal=portal, email__iexact=email).delete()[0],
+    )
     # Webhook deliveries naming the person: their bodies go (the row and its dedupe key stay).
     result.add(
         "webhook event",
@@ -283,6 +289,8 @@ def _zoom_account_data_erase(*, account: ZoomAccount, result: ErasureResult) -> 
     and the bodies of its webhook deliveries (the rows and their dedupe keys stay)."""
     for _receiver, counts in zoom_account_erasing.send(sender=ZoomAccount, account=account):
         result.merge(counts)
+    # Registrations the connector made in that account (R17) go with its registrants.
+    result.add("external registration", ExternalRegistration.objects.filter(zoom_account=account).delete()[0])
     for queryset in (ZoomUser.objects.filter(account=account), Webinar.objects.filter(account=account)):
         _deleted, per_model = queryset.delete()
         for label, rows in per_model.items():

@@ -293,3 +293,84 @@ def test_r17_workflow_registration_later_than_zoom_wins(portal, account):
     assert ps.last_registered_url == "https://zoom.us/w/81?tk=wf"
     assert ps.registration_count == 1
     assert w2.skip_reason == "webinar_sync_off"
+
+
+# --- R17: the registrations the connector made (its own table) ----------------------------
+
+
+def test_r17_compute_reads_the_connector_table_not_the_workflows_app(portal, account):
+    """Issue 10 item 7: the core owns what it reads; a registration the connector recorded
+    is the person's last registered webinar when it is later than Zoom's."""
+    import ast
+    import inspect
+
+    from connector.services import compute
+    from connector.services.external_registrations import external_registration_record
+
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(inspect.getsource(compute)))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not any(str(name).startswith("workflows") for name in imported)
+
+    w1 = webinar_make(account, "81")
+    reg(w1, "r1", "jane@example.com", created=at(-300), join_url="https://zoom.us/w/81?tk=zoom")
+    external_registration_record(
+        portal=portal, zoom_account=account, webinar_id="81", email=" Jane@Example.com ",
+        join_url="https://zoom.us/w/81?tk=ours", registrant_id="r9", registered_at=at(-10),
+    )
+    person_stats_compute(portal=portal, report=SyncReport(portal=portal, run=None))
+    assert PersonStats.objects.get(email="jane@example.com").last_registered_url == "https://zoom.us/w/81?tk=ours"
+
+
+def test_r17_external_registration_latest_wins_per_webinar_and_person(portal, account):
+    from connector.models import ExternalRegistration
+    from connector.services.external_registrations import external_registration_record
+
+    def record(url: str, when: dt.datetime | None) -> None:
+        external_registration_record(
+            portal=portal, zoom_account=account, webinar_id="81", email="jane@example.com",
+            join_url=url, registrant_id="r", registered_at=when,
+        )
+
+    record("https://zoom.us/w/81?tk=a", at(-10))
+    record("https://zoom.us/w/81?tk=b", at(-5))
+    record("https://zoom.us/w/81?tk=old", at(-60))  # an older one (a replay) changes nothing
+    (row,) = ExternalRegistration.objects.all()
+    assert (row.join_url, row.registered_at) == ("https://zoom.us/w/81?tk=b", at(-5))
+    # Nothing to show for R17 without an email or a join URL: nothing recorded.
+    assert external_registration_record(
+        portal=portal, zoom_account=account, webinar_id="82", email="", join_url="https://x", registered_at=at(0)
+    ) is None
+    assert ExternalRegistration.objects.count() == 1
+
+
+def test_b2_workflow_registration_since_names_only_the_newly_registered(portal, account):
+    from connector.services.compute import workflow_registrations_since
+    from connector.services.external_registrations import external_registration_record
+
+    for email, when in (("old@example.com", at(-60)), ("new@example.com", at(-1))):
+        external_registration_record(
+            portal=portal, zoom_account=account, webinar_id="81", email=email,
+            join_url="https://zoom.us/w/81", registered_at=when,
+        )
+    assert workflow_registrations_since(portal=portal, since=at(-30)) == {"new@example.com"}
+
+
+def test_b3_b4_erasure_removes_the_connector_registrations(portal, account):
+    from connector.models import ExternalRegistration
+    from connector.services import erasure
+    from connector.services.external_registrations import external_registration_record
+
+    for email in ("jane@example.com", "otto@example.com"):
+        external_registration_record(
+            portal=portal, zoom_account=account, webinar_id="81", email=email,
+            join_url="https://zoom.us/w/81", registered_at=at(0),
+        )
+    result = erasure.person_erase(portal=portal, email="JANE@example.com")
+    assert result.counts["external registration"] == 1
+    assert list(ExternalRegistration.objects.values_list("email", flat=True)) == ["otto@example.com"]
+    erasure.zoom_account_deauthorize(account=account)
+    assert not ExternalRegistration.objects.exists()

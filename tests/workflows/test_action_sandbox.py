@@ -349,3 +349,52 @@ def test_action_zoom_and_hubspot_traffic_follows_the_official_specs(world, post_
         if not where or not all(re.match(r"at (results/\d+/)?executionRules/\d+/conditions/", w) for w in where):
             unexpected.append(problem)
     assert not unexpected, "\n\n".join(str(p)[-2000:] for p in unexpected)
+
+
+def test_r17_workflow_registration_syncs_that_webinar_only(world, post_action, settings, django_capture_on_commit_callbacks):
+    """Issue 10: the follow-up of a workflow registration is a run of that webinar (its
+    registrants only, not a whole-portal sync) and the contact gets the R17 join URL."""
+    from connector.models import SyncRun, SyncRunPart, SyncRunStatus
+    from connector.services.pull import REGISTRANT_STATUSES
+
+    settings.WORKFLOWS_SYNC_AFTER_REGISTRATION = True
+    with django_capture_on_commit_callbacks() as follow_ups:
+        out = outputs(post_action(action_body(webinar_id=str(WEBINAR_OPEN))))
+    assert out["hs_execution_state"] == "SUCCESS" and len(follow_ups) == 1
+    world.calls_clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        follow_ups[0]()  # the follow-up task, then the run it asked for (in-process)
+
+    run = SyncRun.objects.get()
+    assert (run.trigger, run.webinar_ids, run.status) == ("workflow", [str(WEBINAR_OPEN)], SyncRunStatus.SUCCEEDED)
+    pulled = SyncRunPart.objects.filter(sync_run=run, webinar__isnull=False)
+    assert [p.webinar.webinar_id for p in pulled] == [str(WEBINAR_OPEN)]
+    # Zoom: the account-level listing, then the registrants of one webinar of the five listed
+    # (one page per listable status); a whole-portal sync reads them for all five.
+    zoom = world.calls()["zoom"]
+    assert zoom["GET /v2/webinars/{webinarId}/registrants"] == len(REGISTRANT_STATUSES)
+    assert [key for key in zoom if "{webinarId}" in key] == ["GET /v2/webinars/{webinarId}/registrants"]
+    (contact,) = [c for c in world.state()["hubspot"]["contacts"] if c["properties"]["email"] == "jane@example.com"]
+    assert contact["properties"]["zoomsync_last_registered_webinar"] == out["joinUrl"]
+
+
+def test_r17_workflow_registration_after_a_first_sync_updates_the_contact(world, post_action, settings, django_capture_on_commit_callbacks):
+    """The same after a first whole sync: the follow-up is an incremental run of one webinar."""
+    from connector.models import Portal, SyncRun, SyncRunStatus
+    from connector.services.sync_requests import sync_request
+
+    settings.WORKFLOWS_SYNC_AFTER_REGISTRATION = True
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sync_request(portal=Portal.objects.get(), source="manual")
+    first.refresh_from_db()
+    assert (first.status, first.webinar_ids) == (SyncRunStatus.SUCCEEDED, None)
+    with django_capture_on_commit_callbacks() as follow_ups:
+        out = outputs(post_action(action_body(webinar_id=str(WEBINAR_OPEN))))
+    world.calls_clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        follow_ups[0]()
+    run = SyncRun.objects.exclude(pk=first.pk).get()
+    assert (run.trigger, run.webinar_ids, run.status) == ("workflow", [str(WEBINAR_OPEN)], SyncRunStatus.SUCCEEDED)
+    (contact,) = [c for c in world.state()["hubspot"]["contacts"] if c["properties"]["email"] == "jane@example.com"]
+    assert contact["properties"]["zoomsync_last_registered_webinar"] == out["joinUrl"]
+    assert contact["properties"]["zoomsync_registration_count"] == "1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import responses
 
+from connector.models import SyncRun, SyncRunStatus
 from tests.workflows.conftest import action_body
 from tests.workflows.test_action_unit import mock_zoom
 from workflows.services.followup import portal_sync_request, sync_after_registration_enabled
@@ -33,9 +34,24 @@ def test_failure_enqueues_nothing(post_action, zoom_account, monkeypatch, django
 def test_r17_follow_up_starts_a_workflow_sync_run(hub_portal, settings, monkeypatch):
     settings.WORKFLOWS_SYNC_AFTER_REGISTRATION = True
     started = []
-    monkeypatch.setattr("connector.services.sync.sync_run_start", lambda **kw: started.append(kw))
+    monkeypatch.setattr("workflows.services.followup.sync_request", lambda **kw: started.append(kw))
     assert webinar_sync_after_registration(portal_id=hub_portal.pk) is True
-    assert started == [{"portal": hub_portal, "trigger": "workflow"}]
+    assert started == [{"portal": hub_portal, "source": "workflow", "webinar_ids": None}]
+
+
+def test_r17_follow_up_asks_for_that_webinar_only(hub_portal, settings, monkeypatch):
+    """Issue 10: a workflow registration asks for its webinar's registrants, not a whole sync."""
+    settings.WORKFLOWS_SYNC_AFTER_REGISTRATION = True
+    enqueued = []
+    monkeypatch.setattr("connector.services.sync_requests._enqueue", enqueued.append)
+    assert webinar_sync_after_registration(portal_id=hub_portal.pk, execution_id=7, webinar_id="81000000001")
+    run = SyncRun.objects.get(portal=hub_portal)
+    assert (run.trigger, run.status, run.webinar_ids) == ("workflow", SyncRunStatus.QUEUED, ["81000000001"])
+    # A second registration while the first is queued widens that run (merged, no FAILED run).
+    assert webinar_sync_after_registration(portal_id=hub_portal.pk, execution_id=8, webinar_id="81000000002")
+    run.refresh_from_db()
+    assert SyncRun.objects.filter(portal=hub_portal).count() == 1
+    assert run.webinar_ids == ["81000000001", "81000000002"]
 
 
 def test_follow_up_skipped_in_eager_mode_by_default(hub_portal, settings):
@@ -51,7 +67,7 @@ def test_follow_up_failure_is_logged_not_raised(hub_portal, settings, monkeypatc
     def boom(**kw):
         raise RuntimeError("broker down")
 
-    monkeypatch.setattr("connector.services.sync.sync_run_start", boom)
+    monkeypatch.setattr("workflows.services.followup.sync_request", boom)
     assert portal_sync_request(portal_id=hub_portal.pk) is False
     assert "could not queue a sync" in caplog.text
 

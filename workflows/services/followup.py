@@ -1,4 +1,5 @@
-"""After a registration: ask the sync engine for a pull, so R17/R18/R22 follow quickly."""
+"""After a registration: ask the sync engine for a pull of that webinar, so R17/R18/R22
+follow quickly (its registrants only, merged with any sync already asked for)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,23 @@ import logging
 from django.conf import settings
 
 from connector.models import Portal
+from connector.services.sync_requests import sync_request
 
 logger = logging.getLogger("zoomsync.workflows")
 
 
 def sync_after_registration_enabled() -> bool:
     """WORKFLOWS_SYNC_AFTER_REGISTRATION, default on only with a real broker: without one,
-    Celery runs tasks in-process, and a whole portal sync would run inside HubSpot's call."""
+    Celery runs tasks in-process, and the sync of the webinar would run inside HubSpot's call."""
     configured = getattr(settings, "WORKFLOWS_SYNC_AFTER_REGISTRATION", None)
     if configured is not None:
         return bool(configured)
     return not settings.CELERY_TASK_ALWAYS_EAGER
 
 
-def portal_sync_request(*, portal_id: int) -> bool:
-    """Queue the sync engine's portal sync (a SyncRun with trigger "workflow"); True when queued."""
+def portal_sync_request(*, portal_id: int, webinar_id: str = "") -> bool:
+    """Ask the sync engine for a sync of the webinar (a SyncRun with trigger "workflow" and
+    webinar_ids [webinar_id]; the whole portal when no webinar is known); True when asked."""
     if not sync_after_registration_enabled():
         logger.info(
             "portal %s: no sync queued after a workflow registration (Celery is eager or "
@@ -33,10 +36,8 @@ def portal_sync_request(*, portal_id: int) -> bool:
     if portal is None or not portal.is_active:
         logger.info("portal %s is gone or not connected: no sync after registration", portal_id)
         return False
-    from connector.services import sync as sync_engine
-
     try:
-        sync_engine.sync_run_start(portal=portal, trigger="workflow")
+        sync_request(portal=portal, source="workflow", webinar_ids=[webinar_id] if webinar_id else None)
     except Exception:
         # The registration is done and recorded; a failed enqueue must not undo the answer.
         logger.exception("portal %s: could not queue a sync after a workflow registration", portal_id)

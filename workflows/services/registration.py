@@ -287,11 +287,13 @@ def _execution_finish(
     with transaction.atomic():
         execution.save()
         if outcome.state == ExecutionState.SUCCESS and request.portal is not None:
-            # R17: the next pull sees the new registrant; ask for that pull now.
+            # R17: the saved success is the connector's record of the registration (receiver in
+            # registration_record); the next pull of the webinar sees the registrant: ask for it now.
             from workflows.tasks import webinar_sync_after_registration
 
-            portal_id = request.portal.pk
-            webinar_sync_after_registration.delay_on_commit(portal_id=portal_id, execution_id=execution.pk)
+            webinar_sync_after_registration.delay_on_commit(
+                portal_id=request.portal.pk, execution_id=execution.pk, webinar_id=execution.webinar_id
+            )
     logger.info(
         "workflow action %s: %s %s",
         execution.callback_id,
