@@ -294,6 +294,8 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
                 event_type__in=BATCHABLE, received_at__lte=timezone.now(),
             ).exclude(pk=event.pk).order_by("occurred_at", "pk")[:BATCH_MAX]
         )
+    for item in batch:
+        _session_note(item)
     one_webinar = all(e.event_type not in WEBINAR_CHANGES and e.subject.isdigit() for e in batch)
     webinar_ids = sorted({e.subject for e in batch}) if one_webinar else None
     emails = [email for e in batch for email in _emails_named(e)]
@@ -308,6 +310,45 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
         raise EventRetry("the session's participant report is not complete yet",
                          countdown=min(10 * 2 ** max(event.attempts - 1, 0), 300))
     return WebhookStatus.PROCESSED
+
+
+def _session_note(event: WebhookEvent) -> None:
+    """What Zoom says of a session, where the next pull would not look by itself (B1):
+    - `webinar.ended` of a single webinar (type 5): the session is recorded, its participants
+      not yet pulled, so they are pulled even when the webinar was held before its scheduled
+      start or is no longer listed (the pull looks only at sessions it knows are incomplete);
+    - `recording.completed` / `recording.transcript_completed`: the session's recording is
+      asked for again, however long after the session it comes (R20)."""
+    if event.event_type not in ("webinar.ended", "recording.completed", "recording.transcript_completed"):
+        return
+    try:
+        obj = json.loads(event.raw_body)["payload"]["object"]
+    except (ValueError, KeyError, TypeError):
+        return
+    uuid = _text(obj.get("uuid"), 100) if isinstance(obj, dict) else ""
+    if not uuid:
+        return
+    if event.event_type != "webinar.ended":
+        Session.objects.filter(webinar__account=event.zoom_account, webinar__webinar_id=event.subject, uuid=uuid).update(
+            recording_checked_at=None
+        )
+        return
+    webinar = Webinar.objects.filter(account=event.zoom_account, webinar_id=event.subject, webinar_type=5).first()
+    if webinar is None:
+        return  # a recurring webinar's sessions are matched to occurrences by the pull
+    Session.objects.get_or_create(webinar=webinar, uuid=uuid, defaults={
+        "start_time": _iso_to_dt(obj.get("start_time")), "scheduled_duration_minutes": webinar.duration_minutes,
+    })
+
+
+def _iso_to_dt(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def _emails_named(event: WebhookEvent) -> list[str]:
