@@ -131,7 +131,7 @@ def _debounce_s() -> float:
 
 
 def _gather_s() -> float:
-    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_GATHER_S", 6.0))
+    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_GATHER_S", 5.0))
 
 
 def _enqueue(event_id: int) -> None:
@@ -299,6 +299,8 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
     one_webinar = all(e.event_type not in WEBINAR_CHANGES and e.subject.isdigit() for e in batch)
     webinar_ids = sorted({e.subject for e in batch}) if one_webinar else None
     emails = [email for e in batch for email in _emails_named(e)]
+    # Covered only by a run that started after the newest of them arrived.
+    since = max([since, *(e.received_at for e in batch if e.pk != event.pk)])
     _portal_refresh(portal=event.portal, since=since, webinar_ids=webinar_ids, emails=emails)
     riders = [e.pk for e in batch if e.pk != event.pk]
     if riders:
