@@ -335,9 +335,11 @@ def _session_note(event: WebhookEvent) -> None:
             recording_checked_at=None
         )
         return
-    webinar = Webinar.objects.filter(account=event.zoom_account, webinar_id=event.subject, webinar_type=5).first()
+    webinar = Webinar.objects.filter(
+        account=event.zoom_account, webinar_id=event.subject, webinar_type=5, skip_reason=""
+    ).first()
     if webinar is None:
-        return  # a recurring webinar's sessions are matched to occurrences by the pull
+        return  # not synced; or recurring, whose sessions the pull matches to occurrences
     Session.objects.get_or_create(webinar=webinar, uuid=uuid, defaults={
         "start_time": _iso_to_dt(obj.get("start_time")), "scheduled_duration_minutes": webinar.duration_minutes,
     })
