@@ -227,13 +227,17 @@ class _PortalPush:
         links = {link.email: link for link in ContactLink.objects.filter(portal=self.portal, email__in=list(stats_by_email))}
         changes: dict[str, tuple[str, str]] = {}
         to_read: list[str] = []
+        known: dict[str, str] = {}  # linked people not read again: {email: contact id}
         for email in stats_by_email:
+            link = links.get(email)
             if email in self.account_users:
                 # R12: never created, never updated, no events.
                 report.skip(kind="person", reason=SkipReason.ACCOUNT_USER, subject=email)
                 changes[email] = (ContactState.ACCOUNT_USER, links[email].contact_id if email in links else "")
             elif not email_is_valid(email):  # not an email address: reported, never created
                 report.skip(kind="person", reason=SkipReason.INVALID_EMAIL, subject=email)
+            elif link is not None and self._read_skippable(link):
+                known[email] = link.contact_id
             else:
                 to_read.append(email)
         lookup = contacts_lookup(client=self.ctx.client, emails=to_read, extra_properties=self.answers.read_properties)
@@ -277,6 +281,20 @@ class _PortalPush:
             self._linked(
                 dict(lookup.primary), set(lookup.primary), stats=stats_by_email, links=links, current=lookup.properties
             )
+            # Linked people not read again keep their contact: only what they are sent.
+            self._linked(known, set(known), stats=stats_by_email, links=links, current={})
+
+    def _read_skippable(self, link: ContactLink) -> bool:
+        """A targeted push (B2: only who changed) does not read again a person already linked
+        to a contact: HubSpot reports deletions and merges by webhook (B3, R14), a contact
+        deleted unseen fails its next update and is marked then, and the full reconciliation still
+        reads everyone. Not when the push needs the contact's current values (B6 answers)."""
+        return (
+            self.emails is not None  # R14: a full push reads everyone
+            and not self.answers.read_properties  # B6
+            and link.state == ContactState.LINKED
+            and bool(link.contact_id)
+        )
 
     def _archived_flush(self, *, force: bool) -> None:
         """R14: people not found by email are looked up among archived (deleted) contacts,

@@ -8,8 +8,8 @@ and queue `webhook_event_process_task` for each new row once the transaction com
 - Zoom registrations, status changes, `webinar.ended`, recordings, webinar created/updated/
   deleted: the people named are marked changed and a sync is requested through the one
   function `_portal_refresh` (`sync_request`, merged with any sync queued or running), so a
-  burst of events costs a few runs, not one each; a run that started after the event arrived
-  already covers it. `webinar.ended` is done only once the session's participant report
+  burst of events costs a few runs, not one each (a worker first waits a few seconds for a
+  batch's worth of them); a run that started after the event arrived already covers it. `webinar.ended` is done only once the session's participant report
   is complete (Zoom's report lags), else it is tried again later.
 - HubSpot `contact.deletion`: the person's link is marked deleted, never recreated (R14);
   `contact.merge`: the link follows the surviving contact; `contact.privacyDeletion`: the
@@ -74,6 +74,7 @@ WEBINAR_CHANGES = frozenset({"webinar.created", "webinar.updated", "webinar.dele
 # Refreshed together with the portal's other waiting events (webinar.ended waits for its report).
 BATCHABLE = ZOOM_REFRESH_EVENTS - {"webinar.ended"}
 BATCH_MAX = 5000
+BATCH_FILL = 100  # a burst's refresh goes at once when this many events wait (one HubSpot batch)
 ZOOM_DEAUTHORIZED = "app_deauthorized"
 HUBSPOT_DELETION = "contact.deletion"
 HUBSPOT_PRIVACY_DELETION = "contact.privacyDeletion"
@@ -127,6 +128,10 @@ class Stored:
 
 def _debounce_s() -> float:
     return float(getattr(settings, "ZOOMSYNC_WEBHOOK_DEBOUNCE_S", 1.0))
+
+
+def _gather_s() -> float:
+    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_GATHER_S", 5.0))
 
 
 def _enqueue(event_id: int) -> None:
@@ -289,9 +294,13 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
                 event_type__in=BATCHABLE, received_at__lte=timezone.now(),
             ).exclude(pk=event.pk).order_by("occurred_at", "pk")[:BATCH_MAX]
         )
+    for item in batch:
+        _session_note(item)
     one_webinar = all(e.event_type not in WEBINAR_CHANGES and e.subject.isdigit() for e in batch)
     webinar_ids = sorted({e.subject for e in batch}) if one_webinar else None
     emails = [email for e in batch for email in _emails_named(e)]
+    # Covered only by a run that started after the newest of them arrived.
+    since = max([since, *(e.received_at for e in batch if e.pk != event.pk)])
     _portal_refresh(portal=event.portal, since=since, webinar_ids=webinar_ids, emails=emails)
     riders = [e.pk for e in batch if e.pk != event.pk]
     if riders:
@@ -303,6 +312,47 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
         raise EventRetry("the session's participant report is not complete yet",
                          countdown=min(10 * 2 ** max(event.attempts - 1, 0), 300))
     return WebhookStatus.PROCESSED
+
+
+def _session_note(event: WebhookEvent) -> None:
+    """What Zoom says of a session, where the next pull would not look by itself (B1):
+    - `webinar.ended` of a single webinar (type 5): the session is recorded, its participants
+      not yet pulled, so they are pulled even when the webinar was held before its scheduled
+      start or is no longer listed (the pull looks only at sessions it knows are incomplete);
+    - `recording.completed` / `recording.transcript_completed`: the session's recording is
+      asked for again, however long after the session it comes (R20)."""
+    if event.event_type not in ("webinar.ended", "recording.completed", "recording.transcript_completed"):
+        return
+    try:
+        obj = json.loads(event.raw_body)["payload"]["object"]
+    except (ValueError, KeyError, TypeError):
+        return
+    uuid = _text(obj.get("uuid"), 100) if isinstance(obj, dict) else ""
+    if not uuid:
+        return
+    if event.event_type != "webinar.ended":
+        Session.objects.filter(webinar__account=event.zoom_account, webinar__webinar_id=event.subject, uuid=uuid).update(
+            recording_checked_at=None
+        )
+        return
+    webinar = Webinar.objects.filter(
+        account=event.zoom_account, webinar_id=event.subject, webinar_type=5, skip_reason=""
+    ).first()
+    if webinar is None:
+        return  # not synced; or recurring, whose sessions the pull matches to occurrences
+    Session.objects.get_or_create(webinar=webinar, uuid=uuid, defaults={
+        "start_time": _iso_to_dt(obj.get("start_time")), "scheduled_duration_minutes": webinar.duration_minutes,
+    })
+
+
+def _iso_to_dt(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def _emails_named(event: WebhookEvent) -> list[str]:
@@ -362,11 +412,38 @@ class Processed:
 OPEN = (WebhookStatus.PENDING, WebhookStatus.RETRYING)
 
 
-def webhook_event_process(*, event_id: int) -> Processed:
-    """Process one inbox event (and, first, the earlier open events of the same subject)."""
+def _gather_wait(event: WebhookEvent) -> float | None:
+    """B2: seconds a burst's refresh still waits for more events (None: go now). It goes once a
+    batch's worth of events is waiting (HubSpot writes 100 a call) or the oldest of them has
+    waited ZOOMSYNC_WEBHOOK_GATHER_S, so a registration reaches HubSpot within seconds (B1) and
+    1,000 registrations are a few full batches, not many small ones."""
+    if event.provider != WebhookProvider.ZOOM or event.event_type not in BATCHABLE or event.portal_id is None:
+        return None
+    if event.status != WebhookStatus.PENDING:
+        return None  # a retry goes when due
+    waiting = WebhookEvent.objects.filter(
+        portal_id=event.portal_id, provider=WebhookProvider.ZOOM, status=WebhookStatus.PENDING,
+        event_type__in=BATCHABLE,
+    )
+    oldest = waiting.order_by("received_at").values_list("received_at", flat=True).first()
+    if oldest is None:
+        return None
+    left = _gather_s() - (timezone.now() - oldest).total_seconds()
+    if left <= 0 or waiting[:BATCH_FILL].count() >= BATCH_FILL:
+        return None
+    return left
+
+
+def webhook_event_process(*, event_id: int, gather: bool = False) -> Processed:
+    """Process one inbox event (and, first, the earlier open events of the same subject).
+    With `gather` (a worker, not in-process), a burst's event first waits for its batch to
+    fill (`_gather_wait`): the answer then says when to try again."""
     event = WebhookEvent.objects.filter(pk=event_id).select_related("portal", "zoom_account").first()
     if event is None or event.status not in OPEN:
         return Processed(status=event.status if event else "missing")
+    wait = _gather_wait(event) if gather else None
+    if wait is not None:
+        return Processed(status=event.status, retry_in=wait)
     earlier = WebhookEvent.objects.filter(
         provider=event.provider, portal=event.portal, subject=event.subject, status__in=OPEN,
         occurred_at__lt=event.occurred_at,

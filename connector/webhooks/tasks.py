@@ -2,7 +2,8 @@
 
 `webhook_event_process_task` (queue "realtime") processes one event; an event that must wait
 (a refresh already running, a participant report not complete, a failure) is queued again with
-its backoff. `webhook_inbox_drain_task` (beat, every minute) picks up events whose retry time
+its backoff, and an event of a burst waits a few seconds for the rest of it (one refresh for a
+batch's worth). `webhook_inbox_drain_task` (beat, every minute) picks up events whose retry time
 has come or that no task picked up. With no broker (tasks eager), the work runs in-process
 before the webhook's answer, and due retries are drained at the next event.
 """
@@ -21,7 +22,8 @@ def _eager() -> bool:
 @shared_task(name="connector.tasks.webhook_event_process_task", queue="realtime", acks_late=True,
              time_limit=30 * 60, soft_time_limit=25 * 60)
 def webhook_event_process_task(event_id: int) -> str:
-    result = services.webhook_event_process(event_id=event_id)
+    # A worker gathers a burst before its refresh; in-process (eager) work goes at once.
+    result = services.webhook_event_process(event_id=event_id, gather=not _eager())
     if result.retry_in is not None and not _eager():
         webhook_event_process_task.apply_async((event_id,), countdown=result.retry_in)
     elif _eager():
