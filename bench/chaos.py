@@ -29,6 +29,7 @@ the full chaos rarely; `--no-redis --no-pg` keeps to the worker kills.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -201,10 +202,8 @@ class Workers:
 
     def kill(self, slot: int) -> None:
         proc = self.procs[slot]
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
 
     def stop(self) -> None:
@@ -457,7 +456,7 @@ def summary(clean: dict[str, Any], chaos: dict[str, Any] | None) -> str:
         return "\n".join(lines)
     ratio = round(chaos["converged_s"] / clean["first_success_s"], 2) if chaos["converged"] else None
     lines += [
-        f"chaos faults: " + ", ".join(f"{f['fault']}@{f['at_s']}s" for f in chaos["faults"])
+        "chaos faults: " + ", ".join(f"{f['fault']}@{f['at_s']}s" for f in chaos["faults"])
         + (f" (not injected: {chaos['faults_not_injected']})" if chaos["faults_not_injected"] else ""),
         f"converged     {'yes' if chaos['converged'] else 'NO'} in {chaos['converged_s'] or chaos['elapsed_s']} s; "
         f"clean {clean['first_success_s']} s; ratio {ratio} (target <= 3) {'OK' if ratio and ratio <= 3 else 'MISSED'}",
@@ -475,7 +474,7 @@ def summary(clean: dict[str, Any], chaos: dict[str, Any] | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--registrants", type=int, default=3000)
+    parser.add_argument("--registrants", type=int, default=8000)
     parser.add_argument("--webinars", type=int, default=4)
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--no-redis", dest="redis", action="store_false", help="do not restart Redis")
