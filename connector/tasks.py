@@ -20,11 +20,12 @@ from celery import chord, shared_task
 from celery.contrib.django.task import DjangoTask
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
+from kombu.exceptions import OperationalError as BrokerError
 
 from connector.clients.errors import RateLimited, ServerError, TransportError, sync_error_code
 from connector.models import ConnectionStatus, Portal, SyncRun
 from connector.services import pipeline
-from connector.services.pipeline import RunBusy, SyncAlreadyRunning, pipeline_run
+from connector.services.pipeline import Attempt, RunBusy, SyncAlreadyRunning, pipeline_run
 from connector.services.sync_requests import sync_request
 from connector.services.tokens import TokenRefreshRetryable
 
@@ -42,11 +43,15 @@ RETRY = {
         TokenRefreshRetryable,
         OperationalError,
         InterfaceError,
+        BrokerError,
     ),
-    "retry_backoff": 30,
-    "retry_backoff_max": 30 * 60,  # below the broker's visibility timeout (1 hour)
+    # Short first waits (a restarting database or broker is back in seconds; while a task
+    # waits nobody keeps its run alive, and a run stale for RUN_STALE_AFTER is taken over),
+    # growing to 10 minutes: about 20 minutes in all before the run fails.
+    "retry_backoff": 5,
+    "retry_backoff_max": 10 * 60,  # below the broker's visibility timeout (1 hour)
     "retry_jitter": True,
-    "max_retries": 5,
+    "max_retries": 8,
 }
 # A run whose lease another live run holds: look again this much later.
 LEASE_BUSY_RETRY_SECONDS = 60
@@ -81,6 +86,11 @@ def sync_run_enqueue(run: SyncRun) -> None:
     portal_sync_task.delay(run.portal_id, run.pk, run.full)
 
 
+def _attempt(task: Any) -> Attempt:
+    """This delivery of the task: its id (kept across retries) and retry number."""
+    return Attempt(task_id=str(task.request.id or ""), retries=int(task.request.retries or 0))
+
+
 def _launch(run: SyncRun, webinar_pks: list[int]) -> None:
     owner = run.owner
     transaction.on_commit(lambda: sync_fanout_launch(sync_run_id=run.pk, webinar_pks=webinar_pks, owner=owner))
@@ -112,7 +122,7 @@ def portal_sync_task(self: Any, portal_id: int, sync_run_id: int | None = None, 
         SyncRun.objects.filter(pk=run.pk).update(full=True)
     try:
         return pipeline_run(
-            run=run, launch=_launch if _fanout_enabled() else None, resume=self.request.retries > 0
+            run=run, launch=_launch if _fanout_enabled() else None, attempt=_attempt(self)
         )
     except RunBusy as exc:
         logger.info("%s: delivered again while live elsewhere, left to that worker", exc)
@@ -139,11 +149,11 @@ def portal_sync_all_task(full: bool = False) -> list[int]:
 def sync_fanout_launch(*, sync_run_id: int, webinar_pks: list[int], owner: str | None = None) -> None:
     """The chord: a webinar_pull_task per webinar, then portal_sync_finish_task; a webinar
     task failing for good calls portal_sync_failed_task instead of the finish."""
-    finish = portal_sync_finish_task.si(sync_run_id)
+    finish = portal_sync_finish_task.si(sync_run_id, owner)
     if not webinar_pks:
         finish.apply_async()
         return
-    header = [webinar_pull_task.si(sync_run_id, pk) for pk in webinar_pks]
+    header = [webinar_pull_task.si(sync_run_id, pk, owner) for pk in webinar_pks]
     chord(header)(finish.on_error(portal_sync_failed_task.s(sync_run_id=sync_run_id, owner=owner)))
 
 
@@ -155,13 +165,15 @@ def sync_fanout_launch(*, sync_run_id: int, webinar_pks: list[int], owner: str |
     soft_time_limit=WEBINAR_TASK_TIME_LIMIT - 5 * 60,
     **RETRY,
 )
-def webinar_pull_task(sync_run_id: int, webinar_pk: int) -> dict[str, Any] | None:
+def webinar_pull_task(sync_run_id: int, webinar_pk: int, owner: str | None = None) -> dict[str, Any] | None:
     """One synced webinar's registrants, sessions, participants and recordings (a fanned-out
-    run's chord header). Idempotent: a redelivery upserts the same rows."""
-    return pipeline.pipeline_webinar(sync_run_id=sync_run_id, webinar_pk=webinar_pk)
+    run's chord header). Idempotent: a redelivery upserts the same rows; a task of a fan-out
+    whose run another worker took over does nothing."""
+    return pipeline.pipeline_webinar(sync_run_id=sync_run_id, webinar_pk=webinar_pk, owner=owner)
 
 
 @shared_task(
+    bind=True,
     name="connector.tasks.portal_sync_finish_task",
     queue="sync",
     acks_late=True,
@@ -169,9 +181,9 @@ def webinar_pull_task(sync_run_id: int, webinar_pk: int) -> dict[str, Any] | Non
     soft_time_limit=55 * 60,
     **RETRY,
 )
-def portal_sync_finish_task(sync_run_id: int) -> dict[str, Any] | None:
+def portal_sync_finish_task(self: Any, sync_run_id: int, owner: str | None = None) -> dict[str, Any] | None:
     """Compute, push (through the outbox: a re-run sends nothing twice), report, release."""
-    return pipeline.pipeline_finish(sync_run_id=sync_run_id)
+    return pipeline.pipeline_finish(sync_run_id=sync_run_id, owner=owner, attempt=_attempt(self))
 
 
 @shared_task(

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -75,8 +76,8 @@ Launch = Callable[[SyncRun, list[int]], None]
 
 # Renewed with every heartbeat; a little shorter than the run's staleness, so a run seen as
 # abandoned has also lost its lease.
-LEASE_TTL = RUN_STALE_AFTER - timedelta(seconds=30)
-HEARTBEAT_EVERY = 15.0  # seconds
+LEASE_TTL = RUN_STALE_AFTER - timedelta(seconds=5)
+HEARTBEAT_EVERY = 5.0  # seconds
 PROGRESS_SAVE_EVERY = 2.0  # seconds between SyncRun.progress writes
 TRANSIENT_ERRORS = (RateLimited, ServerError, TransportError)
 
@@ -106,15 +107,20 @@ class RunBusy(Exception):
 # --- the lease ------------------------------------------------------------------------------
 
 
-def lease_owner_new() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:100]
+def lease_owner_new(attempt: Attempt | None = None) -> str:
+    """host:pid:tag, the tag naming the task attempt (see Attempt) or random."""
+    tag = attempt.tag if attempt is not None else uuid.uuid4().hex[:8]
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{tag}"[:100]
 
 
-def sync_lease_acquire(*, portal: Portal, owner: str, run: SyncRun | None, ttl: timedelta = LEASE_TTL) -> SyncLease:
+def sync_lease_acquire(
+    *, portal: Portal, owner: str, run: SyncRun | None, ttl: timedelta = LEASE_TTL, replacing: str = ""
+) -> SyncLease:
     """Take the portal's lease, or raise SyncAlreadyRunning.
 
     One conditional UPDATE decides (atomic on PostgreSQL and SQLite alike): the lease is free,
-    expired (its worker died), or already ours. Taking an expired lease closes the run that
+    expired (its worker died), already ours, or held by `replacing` (an earlier attempt of
+    the same task, which has ended). Taking an expired lease closes the run that
     held it as abandoned (B2: no run stays running with nobody on it).
     """
     try:
@@ -127,14 +133,17 @@ def sync_lease_acquire(*, portal: Portal, owner: str, run: SyncRun | None, ttl: 
     before: dict[str, Any] = {"owner": held[0], "sync_run_id": held[1]} if held else {}
     taken = (
         SyncLease.objects.filter(portal=portal)
-        .filter(Q(owner="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now) | Q(owner=owner))
+        .filter(
+            Q(owner="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now) | Q(owner=owner)
+            | (Q(owner=replacing) & ~Q(owner=""))
+        )
         .update(owner=owner, expires_at=now + ttl, sync_run=run)
     )
     lease = SyncLease.objects.get(portal=portal)
     if not taken:
         raise SyncAlreadyRunning(portal, lease)
     previous = before.get("sync_run_id")
-    if before.get("owner") and before.get("owner") != owner and previous and previous != (run.pk if run else None):
+    if before.get("owner") not in ("", owner, replacing) and previous and previous != (run.pk if run else None):
         # B2: the takeover marks the old run.
         stale = SyncRun.objects.filter(pk=previous).first()
         if stale is not None and run_abandon(run=stale, reason="its worker stopped; another run took over"):
@@ -156,9 +165,72 @@ def sync_lease_release(*, portal: Portal, owner: str) -> None:
 # --- heartbeat and progress ---------------------------------------------------------------
 
 
+def _run_renew(run: SyncRun) -> bool:
+    """One heartbeat: the run's heartbeat_at and the portal's lease; False when the run is no
+    longer this owner's (taken over, or closed)."""
+    alive = SyncRun.objects.filter(pk=run.pk, owner=run.owner, status=SyncRunStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+    return bool(alive) and sync_lease_renew(portal=run.portal, owner=run.owner)
+
+
+class KeepAlive:
+    """While a task works on a run (`with KeepAlive(run):`), a background thread renews its
+    heartbeat and lease every HEARTBEAT_EVERY on its own database connection, so a live run
+    never looks abandoned during a long call, a 429 wait or a slow query, and the run of a
+    killed worker goes stale within RUN_STALE_AFTER (B2). Only on PostgreSQL outside a
+    transaction (a worker), where the thread's connection sees the run; elsewhere (tests,
+    SQLite) the progress calls beat, throttled. A lost run sets `lost`: the next progress call
+    raises SyncLeaseLost."""
+
+    _live: dict[tuple[int, int], KeepAlive] = {}  # this process's kept-alive runs, by run pk and thread
+
+    def __init__(self, run: SyncRun) -> None:
+        self.run = run
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def beating(self) -> bool:
+        return self._thread is not None
+
+    def __enter__(self) -> KeepAlive:
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._loop, name=f"heartbeat-run-{self.run.pk}", daemon=True)
+            self._thread.start()
+        KeepAlive._live[(self.run.pk, threading.get_ident())] = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=HEARTBEAT_EVERY + 10)
+            self._thread = None
+        KeepAlive._live.pop((self.run.pk, threading.get_ident()), None)
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_EVERY):
+                try:
+                    if not _run_renew(self.run):
+                        self.lost.set()
+                        return
+                except Exception:  # noqa: BLE001 - the database restarting: beat again next time
+                    logger.warning("sync run %s: heartbeat failed, trying again", self.run.pk, exc_info=True)
+                    connection.close()
+        finally:
+            connection.close()  # this thread's own connection
+
+    @classmethod
+    def of(cls, run: SyncRun) -> KeepAlive | None:
+        return cls._live.get((run.pk, threading.get_ident()))
+
+
 class Heartbeat:
     """The progress callback of every stage: records progress on the run and renews the run's
-    heartbeat and lease, both throttled; raises SyncLeaseLost when another owner took the run."""
+    heartbeat and lease (throttled; the KeepAlive thread does it when there is one); raises
+    SyncLeaseLost when another owner took the run."""
 
     def __init__(self, *, run: SyncRun, progress: Progress | None = None) -> None:
         self.run, self.callback = run, progress
@@ -167,9 +239,8 @@ class Heartbeat:
         self.phase = ""
 
     def beat(self) -> None:
-        now = timezone.now()
-        alive = SyncRun.objects.filter(pk=self.run.pk, owner=self.run.owner).update(heartbeat_at=now)
-        if not alive or not sync_lease_renew(portal=self.run.portal, owner=self.run.owner):
+        keeper = KeepAlive.of(self.run)
+        if (keeper is not None and keeper.lost.is_set()) or not _run_renew(self.run):
             raise SyncLeaseLost(f"sync run {self.run.pk}: another worker took over")
 
     def __call__(self, phase: str, done: int, total: int) -> None:
@@ -179,7 +250,10 @@ class Heartbeat:
             self.last_save = now
             self.run.progress = {"phase": phase, "done": done, "total": total}
             SyncRun.objects.filter(pk=self.run.pk).update(progress=self.run.progress)
-        if now - self.last_beat >= HEARTBEAT_EVERY:
+        keeper = KeepAlive.of(self.run)
+        if keeper is not None and keeper.lost.is_set():
+            raise SyncLeaseLost(f"sync run {self.run.pk}: another worker took over")
+        if (keeper is None or not keeper.beating) and now - self.last_beat >= HEARTBEAT_EVERY:
             self.last_beat = now
             self.beat()
         if self.callback is not None:
@@ -189,28 +263,56 @@ class Heartbeat:
 # --- claim ------------------------------------------------------------------------------------
 
 
-def run_claim(*, run: SyncRun, resume: bool = False) -> SyncRun:
-    """Start or continue the run in this worker: take the portal's lease for the run's owner
+@dataclass(frozen=True)
+class Attempt:
+    """Which delivery of which task drives a run: the Celery task id (the same across the
+    task's retries) and its retry number. A retry follows an attempt that has ended (Celery
+    retries after it raised); a message delivered again carries the same number as the
+    delivery that may still be running."""
+
+    task_id: str
+    retries: int
+
+    @property
+    def tag(self) -> str:
+        return f"{self.task_id}#{self.retries}"
+
+    def follows(self, owner: str) -> bool:
+        """`owner` is an earlier attempt of this same task (so it has ended)."""
+        task_id, _, number = owner.rsplit(":", 1)[-1].partition("#")
+        return task_id == self.task_id and number.isdigit() and int(number) < self.retries
+
+
+def run_claim(*, run: SyncRun, attempt: Attempt | None = None) -> SyncRun:
+    """Start or continue the run in this worker: take the portal's lease for a new owner
     token and mark it running.
 
-    A queued run gets a new owner token. A running run keeps its token when `resume` (a retry
-    of the task that drove it) and is taken over with a new token when its heartbeat is stale
-    (its worker died); otherwise it is live elsewhere: RunBusy. A finished run is returned
-    as it is (the caller sees it done), unless `resume` retries a failed one.
-    Raises SyncAlreadyRunning when another live run holds the lease (the run is unchanged).
+    A queued run is claimed. A running or failed run left by an earlier attempt of the same
+    task (its retry) continues from its phase. Any other running run is live elsewhere
+    (RunBusy: a duplicate delivery never runs it twice at once) unless its heartbeat is
+    stale (its worker died): then it is taken over and marked so. A finished run is returned
+    as it is (the caller sees it done). Raises SyncAlreadyRunning when another live run holds
+    the lease (the run is unchanged).
     """
-    run.refresh_from_db()
-    if run.status == SyncRunStatus.SUCCEEDED or (run.status == SyncRunStatus.FAILED and not resume):
-        return run
     from connector.services.sync_requests import run_is_abandoned
 
+    run.refresh_from_db()
+    ours = attempt is not None and bool(run.owner) and attempt.follows(run.owner)
+    if run.status == SyncRunStatus.SUCCEEDED or (run.status == SyncRunStatus.FAILED and not ours):
+        return run
     taken_over = False
-    if run.status == SyncRunStatus.RUNNING and run.owner and not resume:
+    if run.status == SyncRunStatus.RUNNING and run.owner and not ours:
         if not run_is_abandoned(run):
             raise RunBusy(f"sync run {run.pk} is being worked on")
         taken_over = True
-    owner = run.owner if (run.owner and not taken_over) else lease_owner_new()
-    sync_lease_acquire(portal=run.portal, owner=owner, run=run)
+    owner = lease_owner_new(attempt)
+    try:
+        sync_lease_acquire(portal=run.portal, owner=owner, run=run, replacing=run.owner if ours else "")
+    except SyncAlreadyRunning as exc:
+        if exc.lease.sync_run_id == run.pk:
+            # B2: two deliveries claimed the run at once; the other one won it.
+            raise RunBusy(f"sync run {run.pk} is being worked on") from exc
+        raise
     now = timezone.now()
     fields: dict[str, Any] = {"status": SyncRunStatus.RUNNING, "owner": owner, "heartbeat_at": now}
     if run.status != SyncRunStatus.RUNNING and run.phase in ("", PHASE_DONE):
@@ -218,7 +320,7 @@ def run_claim(*, run: SyncRun, resume: bool = False) -> SyncRun:
     if run.started_at is None or run.phase in ("", PHASE_DONE):
         fields["started_at"] = now
     if run.status == SyncRunStatus.FAILED:
-        fields.update(finished_at=None, error="")
+        fields.update(finished_at=None, error="", error_code="")
     if taken_over:
         # B2: the takeover marks the run it continues.
         fields["error"] = f"taken over at {now:%Y-%m-%d %H:%M:%S} UTC after its worker stopped"
@@ -243,7 +345,9 @@ def run_fail(
         }
         if report is not None:
             fields["report"] = report
-        closed = SyncRun.objects.filter(pk=run.pk).exclude(status=SyncRunStatus.FAILED).exclude(
+        # Only while the run is still ours: a run taken over by another worker is not failed
+        # by the worker it replaced.
+        closed = SyncRun.objects.filter(pk=run.pk, owner=run.owner).exclude(status=SyncRunStatus.FAILED).exclude(
             status=SyncRunStatus.SUCCEEDED
         ).update(**fields)
         if closed:
@@ -491,7 +595,10 @@ def stage_finish(*, run: SyncRun, pull_only: bool = False, progress: Progress | 
     run.refresh_from_db()
     _duration_observe(run)
     sync_lease_release(portal=portal, owner=run.owner)
-    sync_request_again(run=run)  # B2: asked for again while it ran: one more run follows
+    try:
+        sync_request_again(run=run)  # B2: asked for again while it ran: one more run follows
+    except Exception:  # noqa: BLE001 - the broker down: the queued follow-up is handed out again later
+        logger.warning("sync run %s: the follow-up run could not be queued now", run.pk, exc_info=True)
     return result
 
 
@@ -502,7 +609,7 @@ def pipeline_run(
     *,
     run: SyncRun,
     launch: Launch | None = None,
-    resume: bool = False,
+    attempt: Attempt | None = None,
     pull_only: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any] | None:
@@ -511,27 +618,28 @@ def pipeline_run(
     Returns the report when the run finished here (or had finished before), None when the
     webinar stage was handed to workers. Raises SyncAlreadyRunning (another live run holds
     the lease; this run is unchanged), RunBusy (this run is live in another worker).
-    Transient errors propagate after the run is marked failed, so the task retries it with
-    `resume` and the run continues from its phase.
+    Transient errors propagate after the run is marked failed, so the task retries it (the
+    next `attempt`) and the run continues from its phase.
     """
-    run = run_claim(run=run, resume=resume)
+    run = run_claim(run=run, attempt=attempt)
     if run.status != SyncRunStatus.RUNNING:
         return run.report or None  # finished before: a duplicate delivery
     log_token = log_context_push(portal_id=run.portal.hub_id, run_id=run.pk)  # log lines name portal and run
     try:
-        if run.phase == PHASE_PULL:
-            stage_pull(run=run, progress=progress)
-        if run.phase == PHASE_WEBINARS:
-            pending = webinar_parts_pending(run=run)
-            if launch is not None:
-                launch(run, pending)
-                return None
-            total = SyncRunPart.objects.filter(sync_run=run, webinar__isnull=False).count()
-            for n, webinar_pk in enumerate(pending, total - len(pending) + 1):
-                if progress is not None:
-                    progress("pull:webinar data", n, total)
-                stage_webinar(run=run, webinar_pk=webinar_pk)
-        return stage_finish(run=run, pull_only=pull_only, progress=progress)
+        with KeepAlive(run):
+            if run.phase == PHASE_PULL:
+                stage_pull(run=run, progress=progress)
+            if run.phase == PHASE_WEBINARS:
+                pending = webinar_parts_pending(run=run)
+                if launch is not None:
+                    launch(run, pending)
+                    return None
+                total = SyncRunPart.objects.filter(sync_run=run, webinar__isnull=False).count()
+                for n, webinar_pk in enumerate(pending, total - len(pending) + 1):
+                    if progress is not None:
+                        progress("pull:webinar data", n, total)
+                    stage_webinar(run=run, webinar_pk=webinar_pk)
+            return stage_finish(run=run, pull_only=pull_only, progress=progress)
     except BaseException as exc:
         if run.phase != PHASE_FINISH:  # stage_finish records its own failure with its report
             run_fail(run=run, error=f"{type(exc).__name__}: {exc}", error_code=sync_error_code(exc))
@@ -540,24 +648,47 @@ def pipeline_run(
         log_context_pop(log_token)
 
 
-def pipeline_finish(*, sync_run_id: int) -> dict[str, Any] | None:
-    """The fan-out's last step (the chord's callback): the finish stage of a running run."""
+def _fanout_run(*, sync_run_id: int, owner: str | None) -> SyncRun | None:
+    """The run a chord task works for, None when the run is gone or another owner took it
+    over (this task belongs to an earlier fan-out: the new owner launched its own)."""
     run = SyncRun.objects.select_related("portal").filter(pk=sync_run_id).first()
+    if run is not None and owner is not None and run.owner != owner:
+        logger.info("sync run %s: taken over by another worker; this task of the old fan-out stops", sync_run_id)
+        return None
+    return run
+
+
+def pipeline_finish(
+    *, sync_run_id: int, owner: str | None = None, attempt: Attempt | None = None
+) -> dict[str, Any] | None:
+    """The fan-out's last step (the chord's callback): the finish stage of a running run.
+    A retry of this task (`attempt`) continues the run its earlier attempt failed."""
+    run = _fanout_run(sync_run_id=sync_run_id, owner=owner)
     if run is None:
         return None
-    if run.status != SyncRunStatus.RUNNING:
+    retry = attempt is not None and attempt.retries > 0
+    if run.status == SyncRunStatus.SUCCEEDED or (run.status == SyncRunStatus.FAILED and not retry):
         return run.report or None
-    run = run_claim(run=run, resume=True)
-    return stage_finish(run=run)
+    if run.status == SyncRunStatus.QUEUED or not run.owner:
+        return None
+    sync_lease_acquire(portal=run.portal, owner=run.owner, run=run)
+    if run.status == SyncRunStatus.FAILED:
+        SyncRun.objects.filter(pk=run.pk, owner=run.owner, status=SyncRunStatus.FAILED).update(
+            status=SyncRunStatus.RUNNING, finished_at=None, error="", error_code="", heartbeat_at=timezone.now()
+        )
+        run.refresh_from_db()
+    with KeepAlive(run):
+        return stage_finish(run=run)
 
 
-def pipeline_webinar(*, sync_run_id: int, webinar_pk: int) -> dict[str, Any] | None:
+def pipeline_webinar(*, sync_run_id: int, webinar_pk: int, owner: str | None = None) -> dict[str, Any] | None:
     """One webinar of a fanned-out run (a chord header task)."""
-    run = SyncRun.objects.select_related("portal").filter(pk=sync_run_id).first()
+    run = _fanout_run(sync_run_id=sync_run_id, owner=owner)
     if run is None or run.status != SyncRunStatus.RUNNING:
         logger.info("sync run %s, webinar %s: the run is not running", sync_run_id, webinar_pk)
         return None
-    return stage_webinar(run=run, webinar_pk=webinar_pk)
+    with KeepAlive(run):
+        return stage_webinar(run=run, webinar_pk=webinar_pk)
 
 
 def pipeline_failed(

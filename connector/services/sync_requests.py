@@ -26,11 +26,12 @@ from django.utils import timezone
 from connector.models import DirtyPerson, Portal, SyncLease, SyncRun, SyncRunStatus
 from connector.services.sync_settings import email_normalize
 
-# A running run whose heartbeat is older than this has nobody working on it.
-RUN_STALE_AFTER = timedelta(minutes=5)
+# A running run whose heartbeat is older than this has nobody working on it (a worker beats
+# every 5 s from a background thread while it works on the run: pipeline.KeepAlive).
+RUN_STALE_AFTER = timedelta(seconds=30)
 # A queued run this old may have lost its message (a broker restart): queue it once more
 # (harmless: a run is claimed by one worker only, a duplicate message finds it taken).
-QUEUED_REQUEUE_AFTER = timedelta(minutes=10)
+QUEUED_REQUEUE_AFTER = timedelta(minutes=1)
 
 Enqueue = Callable[[SyncRun], None]
 _enqueue: Enqueue | None = None

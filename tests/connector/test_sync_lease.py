@@ -181,3 +181,106 @@ def test_b2_full_beat_asks_for_a_full_sync(portal, monkeypatch):
     monkeypatch.setattr(sync_requests, "_enqueue", lambda run: None)
     [run_id] = portal_sync_all_task.apply(kwargs={"full": True}).get()
     assert SyncRun.objects.get(pk=run_id).full
+
+
+# --- B2: who may continue a running run (chaos benchmark findings) --------------------------
+
+
+def _running(portal, owner="vm:1:live-task#0"):
+    run = SyncRun.objects.create(portal=portal, status=SyncRunStatus.QUEUED)
+    run = pipeline_service.run_claim(run=run, attempt=pipeline_service.Attempt(task_id="live-task", retries=0))
+    assert run.status == SyncRunStatus.RUNNING and run.owner.endswith(":live-task#0")
+    return run
+
+
+def test_b2_retry_of_a_duplicate_delivery_does_not_run_a_live_run_twice(portal):
+    """Chaos: a duplicate portal_sync_task that met the run's own lease was retried and, being
+    a retry, took the live owner's token: two workers ran the same push at once. A retry
+    continues only a run its own earlier attempt left."""
+    run = _running(portal)
+    other_retry = pipeline_service.Attempt(task_id="duplicate-task", retries=1)
+    with pytest.raises(pipeline_service.RunBusy):
+        pipeline_service.run_claim(run=run, attempt=other_retry)
+    run.refresh_from_db()
+    assert run.owner.endswith(":live-task#0")
+    # The same message delivered again (same task id, same retry number) is busy too.
+    with pytest.raises(pipeline_service.RunBusy):
+        pipeline_service.run_claim(run=run, attempt=pipeline_service.Attempt(task_id="live-task", retries=0))
+
+
+def test_b2_retry_of_the_same_task_continues_its_run(portal):
+    """The task's earlier attempt failed on a database error before it could record anything:
+    its retry continues the run at once (no waiting for the lease to expire)."""
+    run = _running(portal)
+    run = pipeline_service.run_claim(run=run, attempt=pipeline_service.Attempt(task_id="live-task", retries=1))
+    assert run.status == SyncRunStatus.RUNNING and run.owner.endswith(":live-task#1")
+    assert SyncLease.objects.get(portal=portal).owner == run.owner
+    # And a failed run is reopened by that retry only.
+    pipeline_service.run_fail(run=run, error="OperationalError: server closed the connection")
+    assert pipeline_service.run_claim(
+        run=run, attempt=pipeline_service.Attempt(task_id="someone-else", retries=3)
+    ).status == SyncRunStatus.FAILED
+    run = pipeline_service.run_claim(run=run, attempt=pipeline_service.Attempt(task_id="live-task", retries=2))
+    assert run.status == SyncRunStatus.RUNNING and run.error == ""
+
+
+def test_b2_two_deliveries_claiming_at_once_one_is_busy_not_failed(portal):
+    """Both saw the run queued; the second finds its own run holding the lease: RunBusy (the
+    task returns), never SyncAlreadyRunning (which retried it and later ran it twice)."""
+    run = SyncRun.objects.create(portal=portal, status=SyncRunStatus.QUEUED)
+    seen_queued = SyncRun.objects.get(pk=run.pk)
+    pipeline_service.run_claim(run=run, attempt=pipeline_service.Attempt(task_id="first", retries=0))
+    # The second delivery read the run before the first claimed it.
+    SyncRun.objects.filter(pk=run.pk).update(status=SyncRunStatus.QUEUED)
+    with pytest.raises(pipeline_service.RunBusy):
+        pipeline_service.run_claim(run=seen_queued, attempt=pipeline_service.Attempt(task_id="second", retries=0))
+
+
+def test_b2_replaced_worker_cannot_fail_the_run_that_took_over(portal):
+    """The run was taken over (new owner); the old worker, still alive, hits an error and
+    records its failure: the run of the new owner is untouched, its lease kept."""
+    run = _running(portal)
+    old = SyncRun.objects.get(pk=run.pk)
+    stale = timezone.now() - pipeline_service.RUN_STALE_AFTER - timedelta(seconds=1)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    SyncLease.objects.filter(portal=portal).update(expires_at=stale)
+    new = pipeline_service.run_claim(run=run, attempt=pipeline_service.Attempt(task_id="redelivered", retries=0))
+    assert new.owner != old.owner and "taken over" in new.error
+    pipeline_service.run_fail(run=old, error="SyncLeaseLost: another worker took over")
+    new.refresh_from_db()
+    assert new.status == SyncRunStatus.RUNNING
+    assert SyncLease.objects.get(portal=portal).owner == new.owner
+
+
+def test_b2_tasks_of_an_old_fanout_do_nothing_after_a_takeover(portal):
+    """A webinar or finish task launched by the owner a takeover replaced stops at once."""
+    run = _running(portal)
+    assert pipeline_service.pipeline_webinar(sync_run_id=run.pk, webinar_pk=1, owner="vm:1:old#0") is None
+    assert pipeline_service.pipeline_finish(sync_run_id=run.pk, owner="vm:1:old#0") is None
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.RUNNING and run.phase == "pull"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_b2_keepalive_beats_while_the_stage_runs_and_notices_a_takeover(portal, monkeypatch):
+    """On PostgreSQL a worker's run is kept alive by a background heartbeat (a long call
+    makes no progress calls); once another owner takes the run, the next progress call
+    raises SyncLeaseLost."""
+    import time as time_module
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the background heartbeat runs on PostgreSQL")
+    monkeypatch.setattr(pipeline_service, "HEARTBEAT_EVERY", 0.2)
+    run = _running(portal)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=1))
+    with pipeline_service.KeepAlive(run) as keeper:
+        assert keeper.beating
+        time_module.sleep(1.0)  # a long call: no progress callback
+        assert SyncRun.objects.get(pk=run.pk).heartbeat_at > timezone.now() - timedelta(seconds=2)
+        SyncRun.objects.filter(pk=run.pk).update(owner="vm:2:took-over#0")
+        time_module.sleep(1.0)
+        assert keeper.lost.is_set()
+        with pytest.raises(pipeline_service.SyncLeaseLost):
+            pipeline_service.Heartbeat(run=run)("push", 1, 10)
