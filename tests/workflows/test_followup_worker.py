@@ -1,0 +1,64 @@
+"""A workflow registration's follow-up through a real Celery worker (marked `services`): the
+run it asks for is of that webinar only, fanned out to one webinar task, and the contact gets
+the R17 join URL (issue 10: requests merged, the core owns what it reads)."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from connector.models import Portal, SyncRun, SyncRunPart, SyncRunStatus, ZoomAccount
+from connector.services.pull import REGISTRANT_STATUSES
+from tests.celery_worker import celery_worker_running
+from tests.workflows.conftest import HUB_ID, action_body
+from tests.workflows.test_action_sandbox import ADMIN, WEBINAR_OPEN, outputs, scenario
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def worker_world(sandbox, transactional_db):
+    sandbox.load(scenario())
+    far = timezone.now() + timedelta(days=1)
+    portal = Portal.objects.create(
+        hub_id=HUB_ID, api_base=sandbox.hubspot_api_base, access_token=sandbox.token("hubspot"),
+        refresh_token="r", token_expires_at=far,
+    )
+    for account_id, unit, primary, admin in (("zacc_main", "0", True, ADMIN), ("zacc_eu", "101", False, "")):
+        ZoomAccount.objects.create(
+            portal=portal, account_id=account_id, api_base=sandbox.zoom_api_base,
+            oauth_base=sandbox.zoom_oauth_base, access_token=sandbox.token("zoom", account_id),
+            refresh_token="r", token_expires_at=far, business_unit_id=unit, is_primary_business_unit=primary,
+            connected_user_email=admin,
+        )
+    sandbox.calls_clear()
+    with celery_worker_running(pool="threads", concurrency=2) as proc:
+        yield sandbox, proc
+
+
+def test_r17_workflow_follow_up_through_a_worker_pulls_that_webinar_only(worker_world, post_action, settings):
+    sandbox, worker = worker_world
+    settings.WORKFLOWS_SYNC_AFTER_REGISTRATION = True
+    out = outputs(post_action(action_body(webinar_id=str(WEBINAR_OPEN))))
+    assert out["hs_execution_state"] == "SUCCESS"
+    # (The action itself lists no registrants: every registrants read below is the sync's.)
+
+    deadline = time.monotonic() + 120
+    run = None
+    while time.monotonic() < deadline:
+        run = SyncRun.objects.filter(trigger="workflow").first()
+        if run is not None and run.status in (SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED):
+            break
+        assert worker.poll() is None, "the worker died"
+        time.sleep(0.5)
+    assert run is not None and run.status == SyncRunStatus.SUCCEEDED, run and f"{run.status}: {run.error}"
+    assert run.webinar_ids == [str(WEBINAR_OPEN)] and SyncRun.objects.count() == 1
+    parts = SyncRunPart.objects.filter(sync_run=run, webinar__isnull=False)
+    assert [p.webinar.webinar_id for p in parts] == [str(WEBINAR_OPEN)]
+    zoom = sandbox.calls()["zoom"]
+    assert zoom["GET /v2/webinars/{webinarId}/registrants"] == len(REGISTRANT_STATUSES)
+    (contact,) = [c for c in sandbox.state()["hubspot"]["contacts"] if c["properties"]["email"] == "jane@example.com"]
+    assert contact["properties"]["zoomsync_last_registered_webinar"] == out["joinUrl"]
