@@ -426,7 +426,8 @@ def _marketing_items(portal: Portal, run: SyncRun | None, facts: EventFacts, cou
     return events + items
 
 
-# --- sending ---------------------------------------------------------------------------
+# --- sending (each sink's rows through outbox_send) --------------------------------------
+
 
 def _count(report: SyncReport, items: Iterable[OutboxItem]) -> None:
     for item in items:

@@ -223,3 +223,38 @@ def test_r18_properties_updated_only_when_changed(sandbox):
     third = push_run(portal)
     assert (third.contacts_created, third.contacts_updated) == (0, 1)
     assert contacts_by_email(sandbox.state())["old@example.com"]["properties"][PROP_REGISTRATIONS] == "2"
+
+
+def test_r14_contact_deleted_before_its_update_is_never_recreated(sandbox, monkeypatch):
+    """The contact is found, then deleted in HubSpot before its property update is sent: the
+    update answers GONE for it, so its link is marked deleted (R14), the update row is done
+    (not retried, not failed) and no later sync creates the person again."""
+    from typing import Any
+
+    from connector.models import OutboxItem, OutboxKind, OutboxStatus
+    from connector.services import push as push_module
+
+    portal = sandbox_portal(sandbox, hub={"contacts": [{"id": "801", "email": "gone@example.com"}]})
+    w = webinar_make(portal)
+    w.session()
+    w.register("gone@example.com")
+    w.attend("gone@example.com", 0, 30)
+    original = push_module.contacts_update_send
+
+    def deleting(*, ctx: Any, items: list[Any]) -> None:
+        sandbox.act("delete_contact", contact_id="801")
+        original(ctx=ctx, items=items)
+
+    monkeypatch.setattr(push_module, "contacts_update_send", deleting)
+    report = push_run(portal)
+
+    update = OutboxItem.objects.get(kind=OutboxKind.CONTACT_UPDATE)
+    assert update.status == OutboxStatus.SENT and "R14" in update.last_error
+    assert ContactLink.objects.get(email="gone@example.com").state == ContactState.DELETED
+    assert report.skip_count(kind="person", reason="deleted_contact") == 1
+    assert report.contacts_updated == 0
+
+    monkeypatch.undo()
+    again = push_run(portal)
+    assert "gone@example.com" not in contacts_by_email(sandbox.state())  # R14: not recreated
+    assert again.contacts_created == 0

@@ -173,9 +173,9 @@ def test_r14_erased_person_is_never_queued_for_creation(portal):
 
     class NoHubSpot:
         def contacts_batch_read(self, *args: Any, **kwargs: Any) -> Any:
-            from types import SimpleNamespace
+            from connector.clients.hubspot import BatchResult
 
-            return SimpleNamespace(results=[], errors=[])
+            return BatchResult()  # nobody found
 
     ctx = PushContext(portal=portal, client=NoHubSpot(), report=SyncReport(portal=portal, run=None),  # type: ignore[arg-type]
                       rules=sync_rules_get(portal=portal), run=None)

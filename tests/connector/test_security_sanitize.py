@@ -102,8 +102,7 @@ def test_javascript_url_never_reaches_the_recording_event(portal):
 
 @pytest.mark.django_db
 def test_bad_email_is_reported_as_a_skip_and_never_created(portal):
-    from types import SimpleNamespace
-
+    from connector.clients.hubspot import BatchResult
     from connector.models import OutboxItem, OutboxKind, SyncRun
     from connector.selectors import sync_rules_get
     from connector.services.contacts import PushContext
@@ -117,7 +116,7 @@ def test_bad_email_is_reported_as_a_skip_and_never_created(portal):
     class FakeHubSpot:
         def contacts_batch_read(self, emails, **kwargs):
             asked.extend(emails)
-            return SimpleNamespace(results=[], errors=[])
+            return BatchResult()  # nobody found
 
     run = SyncRun.objects.create(portal=portal)
     report = SyncReport(portal=portal, run=run)
