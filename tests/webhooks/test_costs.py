@@ -5,13 +5,16 @@ B3, R14)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
-from connector.models import ContactLink, ContactState, SyncRun
+from connector.models import ContactLink, ContactState, SyncRun, WebhookEvent, ZoomAccount
 from connector.services.hubspot_schema import PROP_REGISTRATIONS
 from connector.services.sync import portal_sync
+from connector.webhooks.services import webhook_event_process
 from tests.webhooks.test_rows import FUTURE, LAUNCH, all_processed, contact, registrant_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,3 +50,30 @@ def test_r14_full_reconciliation_still_reads_linked_people(live):
     live.calls_clear()
     portal_sync(portal=live.portal, run=SyncRun.objects.create(portal=live.portal, trigger="beat", full=True))
     assert reads(live) >= 1
+
+
+def _registrations(account: Any, n: int, key: str) -> list[WebhookEvent]:
+    return [WebhookEvent.objects.create(
+        provider="zoom", portal=account.portal, zoom_account=account, event_type="webinar.registration_created",
+        dedupe_key=f"{key}-{i}", subject=str(FUTURE), raw_body="{}", occurred_at=timezone.now(),
+    ) for i in range(n)]
+
+
+def test_b2_a_worker_gathers_a_burst_until_a_batch_waits_or_the_oldest_waited(portal, settings):
+    settings.ZOOMSYNC_WEBHOOK_GATHER_S = 5.0
+    # A disconnected account: once the wait is over the event is done without a sync.
+    account = ZoomAccount.objects.create(portal=portal, account_id="zacc_gather", status="broken")
+    [first] = _registrations(account, 1, "first")
+    waiting = webhook_event_process(event_id=first.pk, gather=True)
+    assert waiting.retry_in is not None and 0 < waiting.retry_in <= 5.0
+    first.refresh_from_db()
+    assert first.status == "pending" and first.attempts == 0  # waiting is not an attempt
+    assert webhook_event_process(event_id=first.pk).status == "ignored"  # in-process: at once
+
+    # A batch's worth waiting goes at once; so does a burst whose oldest waited long enough.
+    burst = _registrations(account, 100, "burst")[::-1]
+    assert webhook_event_process(event_id=burst[0].pk, gather=True).retry_in is None
+    WebhookEvent.objects.all().delete()
+    [old] = _registrations(account, 1, "old")
+    WebhookEvent.objects.filter(pk=old.pk).update(received_at=timezone.now() - dt.timedelta(seconds=6))
+    assert webhook_event_process(event_id=old.pk, gather=True).retry_in is None
