@@ -479,7 +479,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--no-redis", dest="redis", action="store_false", help="do not restart Redis")
     parser.add_argument("--no-pg", dest="pg", action="store_false", help="do not restart PostgreSQL")
-    parser.add_argument("--beat", type=float, default=20.0, help="seconds between the requests beat would make")
+    parser.add_argument("--beat", type=float, default=10.0, help="seconds between the requests beat would make")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--clean-only", action="store_true")
