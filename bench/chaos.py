@@ -288,6 +288,8 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
     logs = tmp / args.phase
     logs.mkdir(exist_ok=True)
     workers = Workers(env=env, logs=logs)
+    from django.utils import timezone
+
     from connector.models import SyncRun, SyncRunStatus
     from connector.services.sandbox_connect import sandbox_connect
     from connector.services.sync_requests import sync_request
@@ -340,8 +342,12 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
             now = time.monotonic()
             active = _retrying(lambda: list(
                 SyncRun.objects.filter(portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING])
-                .values_list("pk", "status", "phase")))
-            if faults and now >= next_fault and active:
+                .values_list("pk", "status", "phase", "heartbeat_at")))
+            # A fault hits a live sync: a running run whose heartbeat is fresh.
+            live = [a for a in active if a[1] == SyncRunStatus.RUNNING and a[3] is not None
+                    and (timezone.now() - a[3]).total_seconds() < 6]
+            active = [a[:3] for a in active]
+            if faults and now >= next_fault and live:
                 fault = faults.pop(0)
                 at = round(now - t0, 1)
                 if fault == "kill":
@@ -356,7 +362,7 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
                     took = postgres_restart()
                 injected.append({"fault": fault, "at_s": at, "took_s": took, "active": [list(a) for a in active]})
                 _log(f"{args.phase}: fault {fault} at {at} s (took {took} s), runs under way {active}")
-                next_fault = time.monotonic() + rng.uniform(10, 30)
+                next_fault = time.monotonic() + rng.uniform(5, 20)
                 continue
             if now >= next_beat:
                 next_beat = now + args.beat
@@ -479,7 +485,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--no-redis", dest="redis", action="store_false", help="do not restart Redis")
     parser.add_argument("--no-pg", dest="pg", action="store_false", help="do not restart PostgreSQL")
-    parser.add_argument("--beat", type=float, default=10.0, help="seconds between the requests beat would make")
+    parser.add_argument("--beat", type=float, default=5.0, help="seconds between the requests beat would make")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--clean-only", action="store_true")

@@ -77,7 +77,7 @@ Launch = Callable[[SyncRun, list[int]], None]
 # Renewed with every heartbeat; a little shorter than the run's staleness, so a run seen as
 # abandoned has also lost its lease.
 LEASE_TTL = RUN_STALE_AFTER - timedelta(seconds=5)
-HEARTBEAT_EVERY = 5.0  # seconds
+HEARTBEAT_EVERY = 4.0  # seconds
 PROGRESS_SAVE_EVERY = 2.0  # seconds between SyncRun.progress writes
 TRANSIENT_ERRORS = (RateLimited, ServerError, TransportError)
 
