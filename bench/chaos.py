@@ -200,6 +200,18 @@ class Workers:
         else:
             self.procs[slot] = proc
 
+    def slot_of(self, owner: str, rng: random.Random) -> int:
+        """The worker whose process group holds the run owner's process (`host:pid:tag`): the
+        kill hits the live sync, not an idle worker; a random one when it is not found."""
+        try:
+            group = os.getpgid(int(owner.split(":")[1]))
+        except (IndexError, ValueError, ProcessLookupError):
+            return rng.randrange(len(self.procs))
+        for slot, proc in enumerate(self.procs):
+            if proc.pid == group:
+                return slot
+        return rng.randrange(len(self.procs))
+
     def kill(self, slot: int) -> None:
         proc = self.procs[slot]
         with contextlib.suppress(ProcessLookupError):
@@ -342,7 +354,7 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
             now = time.monotonic()
             active = _retrying(lambda: list(
                 SyncRun.objects.filter(portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING])
-                .values_list("pk", "status", "phase", "heartbeat_at")))
+                .values_list("pk", "status", "phase", "heartbeat_at", "owner")))
             # A fault hits a live sync: a running run whose heartbeat is fresh.
             live = [a for a in active if a[1] == SyncRunStatus.RUNNING and a[3] is not None
                     and (timezone.now() - a[3]).total_seconds() < 6]
@@ -351,7 +363,7 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
                 fault = faults.pop(0)
                 at = round(now - t0, 1)
                 if fault == "kill":
-                    slot = rng.randrange(2)
+                    slot = workers.slot_of(live[0][4], rng)
                     workers.kill(slot)
                     time.sleep(rng.uniform(1, 4))
                     workers.start(slot)
@@ -361,6 +373,8 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
                 else:
                     took = postgres_restart()
                 injected.append({"fault": fault, "at_s": at, "took_s": took, "active": [list(a) for a in active]})
+                if fault == "kill":
+                    injected[-1]["worker"] = slot
                 _log(f"{args.phase}: fault {fault} at {at} s (took {took} s), runs under way {active}")
                 next_fault = time.monotonic() + rng.uniform(5, 20)
                 continue
