@@ -187,30 +187,39 @@ class Workers:
     def __init__(self, *, env: dict[str, str], logs: Path) -> None:
         self.env, self.logs = env, logs
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.names: list[str] = []
         self.started = 0
 
     def start(self, slot: int | None = None) -> None:
         self.started += 1
-        name = f"chaos{self.started}@%h"
+        name = f"chaos{self.started}@{socket.gethostname()}"
         proc = subprocess.Popen([sys.executable, *WORKER_CMD, "-n", name], cwd=REPO, env=self.env,
                                 stdout=(self.logs / f"worker{self.started}.log").open("wb"),
                                 stderr=subprocess.STDOUT, start_new_session=True)
         if slot is None:
             self.procs.append(proc)
+            self.names.append(name)
         else:
             self.procs[slot] = proc
+            self.names[slot] = name
 
-    def slot_of(self, owner: str, rng: random.Random) -> int:
-        """The worker whose process group holds the run owner's process (`host:pid:tag`): the
-        kill hits the live sync, not an idle worker; a random one when it is not found."""
+    def slot_of(self, run_id: int, rng: random.Random) -> tuple[int, bool]:
+        """The worker running a task of the run (`celery inspect active`): the kill hits the
+        live sync, not an idle worker; a random one when none answers."""
+        from connector.tasks import portal_sync_task
+
         try:
-            group = os.getpgid(int(owner.split(":")[1]))
-        except (IndexError, ValueError, ProcessLookupError):
-            return rng.randrange(len(self.procs))
-        for slot, proc in enumerate(self.procs):
-            if proc.pid == group:
-                return slot
-        return rng.randrange(len(self.procs))
+            active = portal_sync_task.app.control.inspect(timeout=1.5).active() or {}
+        except Exception:  # noqa: BLE001 - the broker restarting
+            active = {}
+        for node, tasks in active.items():
+            for task in tasks:
+                args = list(task.get("args") or [])
+                run_arg = args[1] if task.get("name", "").endswith("portal_sync_task") and len(args) > 1 else (
+                    args[0] if args else None)
+                if run_arg == run_id and node in self.names:
+                    return self.names.index(node), True
+        return rng.randrange(len(self.procs)), False
 
     def kill(self, slot: int) -> None:
         proc = self.procs[slot]
@@ -354,7 +363,7 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
             now = time.monotonic()
             active = _retrying(lambda: list(
                 SyncRun.objects.filter(portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING])
-                .values_list("pk", "status", "phase", "heartbeat_at", "owner")))
+                .values_list("pk", "status", "phase", "heartbeat_at")))
             # A fault hits a live sync: a running run whose heartbeat is fresh.
             live = [a for a in active if a[1] == SyncRunStatus.RUNNING and a[3] is not None
                     and (timezone.now() - a[3]).total_seconds() < 6]
@@ -362,8 +371,9 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
             if faults and now >= next_fault and live:
                 fault = faults.pop(0)
                 at = round(now - t0, 1)
+                slot, hit = -1, False
                 if fault == "kill":
-                    slot = workers.slot_of(live[0][4], rng)
+                    slot, hit = workers.slot_of(live[0][0], rng)
                     workers.kill(slot)
                     time.sleep(rng.uniform(1, 4))
                     workers.start(slot)
@@ -375,7 +385,9 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
                 injected.append({"fault": fault, "at_s": at, "took_s": took, "active": [list(a) for a in active]})
                 if fault == "kill":
                     injected[-1]["worker"] = slot
-                _log(f"{args.phase}: fault {fault} at {at} s (took {took} s), runs under way {active}")
+                    injected[-1]["hit_live_task"] = hit
+                _log(f"{args.phase}: fault {fault} at {at} s (took {took} s), runs under way {active}"
+                     + (f", worker {slot} {'running the sync' if hit else '(picked at random)'}" if fault == "kill" else ""))
                 next_fault = time.monotonic() + rng.uniform(5, 20)
                 continue
             if now >= next_beat:
@@ -476,7 +488,9 @@ def summary(clean: dict[str, Any], chaos: dict[str, Any] | None) -> str:
         return "\n".join(lines)
     ratio = round(chaos["converged_s"] / clean["first_success_s"], 2) if chaos["converged"] else None
     lines += [
-        "chaos faults: " + ", ".join(f"{f['fault']}@{f['at_s']}s" for f in chaos["faults"])
+        "chaos faults: " + ", ".join(
+            f"{f['fault']}@{f['at_s']}s" + ("" if f.get("hit_live_task", True) else " (idle worker)")
+            for f in chaos["faults"])
         + (f" (not injected: {chaos['faults_not_injected']})" if chaos["faults_not_injected"] else ""),
         f"converged     {'yes' if chaos['converged'] else 'NO'} in {chaos['converged_s'] or chaos['elapsed_s']} s; "
         f"clean {clean['first_success_s']} s; ratio {ratio} (target <= 3) {'OK' if ratio and ratio <= 3 else 'MISSED'}",
