@@ -357,6 +357,7 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
         next_fault = time.monotonic() + rng.uniform(8, 20)
         converged_at = None
         first_done_at = None
+        next_check = 0.0
         beats = 0
         while time.monotonic() - t0 < args.timeout:
             time.sleep(1)
@@ -397,20 +398,26 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
                     _retrying(lambda: sync_request(portal=portal, source="beat"), tries=3)
                 except Exception as exc:  # noqa: BLE001 - beat would fail this once too
                     _log(f"{args.phase}: beat request failed: {type(exc).__name__}: {exc}")
-            if active or faults:
+            if faults or now < next_check:
                 continue
-            done = _retrying(lambda: SyncRun.objects.filter(portal=portal).order_by("-pk").first())
+            next_check = now + 2
+            # Converged: the latest finished run succeeded and (chaos) HubSpot holds the clean
+            # state. Runs may still be under way (the follow-ups the requests asked for).
+            done = _retrying(lambda: SyncRun.objects.filter(
+                portal=portal, status__in=[SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED]
+            ).order_by("-finished_at").first())
             if done is None or done.status != SyncRunStatus.SUCCEEDED:
                 continue
             if first_done_at is None:
                 first_done_at = now - t0
-            if clean is None:
+            if clean is None or hubspot_normalised(url) == clean:
                 converged_at = now - t0
                 break
-            state = hubspot_normalised(url)
-            if state == clean:
-                converged_at = now - t0
-                break
+        # The requests stop (beat's next one is minutes away): whatever is under way must end.
+        settle_deadline = time.monotonic() + 120
+        while time.monotonic() < settle_deadline and _retrying(lambda: SyncRun.objects.filter(
+                portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING]).exists()):
+            time.sleep(1)
         elapsed = time.monotonic() - t0
         state = hubspot_normalised(url)
         rows = _retrying(lambda: list(SyncRun.objects.filter(portal=portal).order_by("pk").values(
