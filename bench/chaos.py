@@ -49,6 +49,8 @@ REDIS_DB = 7
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
 WORKER_CMD = ["-m", "celery", "-A", "zoomsync", "worker", "-Q", "sync,realtime,default",
               "--pool", "prefork", "--concurrency", "2", "-l", "info", "--without-gossip", "--without-mingle"]
+# The chaos run's Zoom limits per second (the connector paces at 27 / 18 / 9).
+ZOOM_CHAOS_LIMITS = {"light": 12, "medium": 8, "heavy": 4}
 # HubSpot properties the sandbox sets at write time: not part of what a sync decides.
 WRITE_TIME_PROPERTIES = {"createdate", "lastmodifieddate", "hs_object_id", "hs_lastmodifieddate"}
 
@@ -328,6 +330,10 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
     clean = json.loads(Path(args.clean_state).read_text()) if args.clean_state else None
     try:
         portal = sandbox_connect(url=url)
+        if chaos:
+            # Zoom's per-second limits below the connector's own pacing: real 429s with
+            # Retry-After (HubSpot's headers keep its limiter under 110 / 10 s).
+            requests.post(f"{url}/_sandbox/config", json={"zoom_rate_limits": ZOOM_CHAOS_LIMITS}, timeout=10)
         requests.delete(f"{url}/_sandbox/calls", timeout=10)
         workers.start()
         workers.start()
