@@ -49,6 +49,8 @@ REDIS_DB = 7
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
 WORKER_CMD = ["-m", "celery", "-A", "zoomsync", "worker", "-Q", "sync,realtime,default",
               "--pool", "prefork", "--concurrency", "2", "-l", "info", "--without-gossip", "--without-mingle"]
+# The chaos run's Zoom limits per second (the connector paces at 27 / 18 / 9).
+ZOOM_CHAOS_LIMITS = {"light": 12, "medium": 8, "heavy": 4}
 # HubSpot properties the sandbox sets at write time: not part of what a sync decides.
 WRITE_TIME_PROPERTIES = {"createdate", "lastmodifieddate", "hs_object_id", "hs_lastmodifieddate"}
 
@@ -187,18 +189,39 @@ class Workers:
     def __init__(self, *, env: dict[str, str], logs: Path) -> None:
         self.env, self.logs = env, logs
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.names: list[str] = []
         self.started = 0
 
     def start(self, slot: int | None = None) -> None:
         self.started += 1
-        name = f"chaos{self.started}@%h"
+        name = f"chaos{self.started}@{socket.gethostname()}"
         proc = subprocess.Popen([sys.executable, *WORKER_CMD, "-n", name], cwd=REPO, env=self.env,
                                 stdout=(self.logs / f"worker{self.started}.log").open("wb"),
                                 stderr=subprocess.STDOUT, start_new_session=True)
         if slot is None:
             self.procs.append(proc)
+            self.names.append(name)
         else:
             self.procs[slot] = proc
+            self.names[slot] = name
+
+    def slot_of(self, run_id: int, rng: random.Random) -> tuple[int, bool]:
+        """The worker running a task of the run (`celery inspect active`): the kill hits the
+        live sync, not an idle worker; a random one when none answers."""
+        from connector.tasks import portal_sync_task
+
+        try:
+            active = portal_sync_task.app.control.inspect(timeout=1.5).active() or {}
+        except Exception:  # noqa: BLE001 - the broker restarting
+            active = {}
+        for node, tasks in active.items():
+            for task in tasks:
+                args = list(task.get("args") or [])
+                run_arg = args[1] if task.get("name", "").endswith("portal_sync_task") and len(args) > 1 else (
+                    args[0] if args else None)
+                if run_arg == run_id and node in self.names:
+                    return self.names.index(node), True
+        return rng.randrange(len(self.procs)), False
 
     def kill(self, slot: int) -> None:
         proc = self.procs[slot]
@@ -288,6 +311,8 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
     logs = tmp / args.phase
     logs.mkdir(exist_ok=True)
     workers = Workers(env=env, logs=logs)
+    from django.utils import timezone
+
     from connector.models import SyncRun, SyncRunStatus
     from connector.services.sandbox_connect import sandbox_connect
     from connector.services.sync_requests import sync_request
@@ -305,6 +330,10 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
     clean = json.loads(Path(args.clean_state).read_text()) if args.clean_state else None
     try:
         portal = sandbox_connect(url=url)
+        if chaos:
+            # Zoom's per-second limits below the connector's own pacing: real 429s with
+            # Retry-After (HubSpot's headers keep its limiter under 110 / 10 s).
+            requests.post(f"{url}/_sandbox/config", json={"zoom_rate_limits": ZOOM_CHAOS_LIMITS}, timeout=10)
         requests.delete(f"{url}/_sandbox/calls", timeout=10)
         workers.start()
         workers.start()
@@ -334,18 +363,24 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
         next_fault = time.monotonic() + rng.uniform(8, 20)
         converged_at = None
         first_done_at = None
+        next_check = 0.0
         beats = 0
         while time.monotonic() - t0 < args.timeout:
             time.sleep(1)
             now = time.monotonic()
             active = _retrying(lambda: list(
                 SyncRun.objects.filter(portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING])
-                .values_list("pk", "status", "phase")))
-            if faults and now >= next_fault and active:
+                .values_list("pk", "status", "phase", "heartbeat_at")))
+            # A fault hits a live sync: a running run whose heartbeat is fresh.
+            live = [a for a in active if a[1] == SyncRunStatus.RUNNING and a[3] is not None
+                    and (timezone.now() - a[3]).total_seconds() < 6]
+            active = [a[:3] for a in active]
+            if faults and now >= next_fault and live:
                 fault = faults.pop(0)
                 at = round(now - t0, 1)
+                slot, hit = -1, False
                 if fault == "kill":
-                    slot = rng.randrange(2)
+                    slot, hit = workers.slot_of(live[0][0], rng)
                     workers.kill(slot)
                     time.sleep(rng.uniform(1, 4))
                     workers.start(slot)
@@ -355,8 +390,12 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
                 else:
                     took = postgres_restart()
                 injected.append({"fault": fault, "at_s": at, "took_s": took, "active": [list(a) for a in active]})
-                _log(f"{args.phase}: fault {fault} at {at} s (took {took} s), runs under way {active}")
-                next_fault = time.monotonic() + rng.uniform(10, 30)
+                if fault == "kill":
+                    injected[-1]["worker"] = slot
+                    injected[-1]["hit_live_task"] = hit
+                _log(f"{args.phase}: fault {fault} at {at} s (took {took} s), runs under way {active}"
+                     + (f", worker {slot} {'running the sync' if hit else '(picked at random)'}" if fault == "kill" else ""))
+                next_fault = time.monotonic() + rng.uniform(5, 20)
                 continue
             if now >= next_beat:
                 next_beat = now + args.beat
@@ -365,20 +404,26 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
                     _retrying(lambda: sync_request(portal=portal, source="beat"), tries=3)
                 except Exception as exc:  # noqa: BLE001 - beat would fail this once too
                     _log(f"{args.phase}: beat request failed: {type(exc).__name__}: {exc}")
-            if active or faults:
+            if faults or now < next_check:
                 continue
-            done = _retrying(lambda: SyncRun.objects.filter(portal=portal).order_by("-pk").first())
+            next_check = now + 2
+            # Converged: the latest finished run succeeded and (chaos) HubSpot holds the clean
+            # state. Runs may still be under way (the follow-ups the requests asked for).
+            done = _retrying(lambda: SyncRun.objects.filter(
+                portal=portal, status__in=[SyncRunStatus.SUCCEEDED, SyncRunStatus.FAILED]
+            ).order_by("-finished_at").first())
             if done is None or done.status != SyncRunStatus.SUCCEEDED:
                 continue
             if first_done_at is None:
                 first_done_at = now - t0
-            if clean is None:
+            if clean is None or hubspot_normalised(url) == clean:
                 converged_at = now - t0
                 break
-            state = hubspot_normalised(url)
-            if state == clean:
-                converged_at = now - t0
-                break
+        # The requests stop (beat's next one is minutes away): whatever is under way must end.
+        settle_deadline = time.monotonic() + 120
+        while time.monotonic() < settle_deadline and _retrying(lambda: SyncRun.objects.filter(
+                portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING]).exists()):
+            time.sleep(1)
         elapsed = time.monotonic() - t0
         state = hubspot_normalised(url)
         rows = _retrying(lambda: list(SyncRun.objects.filter(portal=portal).order_by("pk").values(
@@ -456,7 +501,9 @@ def summary(clean: dict[str, Any], chaos: dict[str, Any] | None) -> str:
         return "\n".join(lines)
     ratio = round(chaos["converged_s"] / clean["first_success_s"], 2) if chaos["converged"] else None
     lines += [
-        "chaos faults: " + ", ".join(f"{f['fault']}@{f['at_s']}s" for f in chaos["faults"])
+        "chaos faults: " + ", ".join(
+            f"{f['fault']}@{f['at_s']}s" + ("" if f.get("hit_live_task", True) else " (idle worker)")
+            for f in chaos["faults"])
         + (f" (not injected: {chaos['faults_not_injected']})" if chaos["faults_not_injected"] else ""),
         f"converged     {'yes' if chaos['converged'] else 'NO'} in {chaos['converged_s'] or chaos['elapsed_s']} s; "
         f"clean {clean['first_success_s']} s; ratio {ratio} (target <= 3) {'OK' if ratio and ratio <= 3 else 'MISSED'}",
@@ -479,7 +526,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=3)
     parser.add_argument("--no-redis", dest="redis", action="store_false", help="do not restart Redis")
     parser.add_argument("--no-pg", dest="pg", action="store_false", help="do not restart PostgreSQL")
-    parser.add_argument("--beat", type=float, default=20.0, help="seconds between the requests beat would make")
+    parser.add_argument("--beat", type=float, default=5.0, help="seconds between the requests beat would make")
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--clean-only", action="store_true")

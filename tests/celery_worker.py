@@ -38,6 +38,7 @@ def celery_worker_running(*, pool: str = "solo", concurrency: int = 1) -> Iterat
              "--pool", pool, "--concurrency", str(concurrency), "-l", "warning", "--without-gossip",
              "--without-mingle"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a test may kill it with its children
         )
         try:
             yield proc

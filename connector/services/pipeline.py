@@ -77,7 +77,7 @@ Launch = Callable[[SyncRun, list[int]], None]
 # Renewed with every heartbeat; a little shorter than the run's staleness, so a run seen as
 # abandoned has also lost its lease.
 LEASE_TTL = RUN_STALE_AFTER - timedelta(seconds=5)
-HEARTBEAT_EVERY = 5.0  # seconds
+HEARTBEAT_EVERY = 4.0  # seconds
 PROGRESS_SAVE_EVERY = 2.0  # seconds between SyncRun.progress writes
 TRANSIENT_ERRORS = (RateLimited, ServerError, TransportError)
 
@@ -178,9 +178,9 @@ class KeepAlive:
     """While a task works on a run (`with KeepAlive(run):`), a background thread renews its
     heartbeat and lease every HEARTBEAT_EVERY on its own database connection, so a live run
     never looks abandoned during a long call, a 429 wait or a slow query, and the run of a
-    killed worker goes stale within RUN_STALE_AFTER (B2). Only on PostgreSQL outside a
-    transaction (a worker), where the thread's connection sees the run; elsewhere (tests,
-    SQLite) the progress calls beat, throttled. A lost run sets `lost`: the next progress call
+    killed worker goes stale within RUN_STALE_AFTER (B2). Only outside a transaction and not
+    on an in-memory SQLite database (a worker, `make dev`, the CLI), where the thread's own
+    connection sees the run; elsewhere (tests) the progress calls beat, throttled. A lost run sets `lost`: the next progress call
     raises SyncLeaseLost."""
 
     _live: dict[tuple[int, int], KeepAlive] = {}  # this process's kept-alive runs, by run pk and thread
@@ -196,7 +196,8 @@ class KeepAlive:
         return self._thread is not None
 
     def __enter__(self) -> KeepAlive:
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+        if not connection.in_atomic_block and not in_memory:
             self._thread = threading.Thread(target=self._loop, name=f"heartbeat-run-{self.run.pk}", daemon=True)
             self._thread.start()
         KeepAlive._live[(self.run.pk, threading.get_ident())] = self

@@ -27,8 +27,8 @@ from connector.models import DirtyPerson, Portal, SyncLease, SyncRun, SyncRunSta
 from connector.services.sync_settings import email_normalize
 
 # A running run whose heartbeat is older than this has nobody working on it (a worker beats
-# every 5 s from a background thread while it works on the run: pipeline.KeepAlive).
-RUN_STALE_AFTER = timedelta(seconds=30)
+# every 4 s from a background thread while it works on the run: pipeline.KeepAlive).
+RUN_STALE_AFTER = timedelta(seconds=20)
 # A queued run this old may have lost its message (a broker restart): queue it once more
 # (harmless: a run is claimed by one worker only, a duplicate message finds it taken).
 QUEUED_REQUEUE_AFTER = timedelta(minutes=1)

@@ -284,3 +284,33 @@ def test_b2_keepalive_beats_while_the_stage_runs_and_notices_a_takeover(portal, 
         assert keeper.lost.is_set()
         with pytest.raises(pipeline_service.SyncLeaseLost):
             pipeline_service.Heartbeat(run=run)("push", 1, 10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_b2_follow_up_run_survives_a_broker_outage_at_the_end_of_a_run(portal, monkeypatch):
+    """Chaos: Redis restarting as a run ends. The run asked for again queues its follow-up,
+    whose message cannot be sent: the run still succeeds (its work is done) and the follow-up
+    stays queued, handed out again by the next request, instead of the task failing."""
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from connector.services import sync_requests
+
+    def broker_down(run):
+        raise BrokerError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(sync_requests, "_enqueue", broker_down)
+    monkeypatch.setattr(pipeline_service, "stage_pull", lambda *, run, progress=None: _no_webinars(run))
+    run = SyncRun.objects.create(portal=portal, requested_again=True)
+    pipeline_service.portal_sync(portal=portal, run=run, pull_only=True)
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.SUCCEEDED
+    assert SyncRun.objects.filter(portal=portal, status=SyncRunStatus.QUEUED).exclude(pk=run.pk).count() == 1
+
+
+def _no_webinars(run):
+    from connector.models import SyncRunPart
+
+    SyncRunPart.objects.create(sync_run=run, webinar=None, attempts=1, done=True, state={})
+    SyncRun.objects.filter(pk=run.pk).update(phase=pipeline_service.PHASE_WEBINARS)
+    run.phase = pipeline_service.PHASE_WEBINARS
+    return []

@@ -94,3 +94,55 @@ def test_b2_run_of_a_dead_worker_is_taken_over_and_finishes(sandbox, fanout_work
     assert run.owner != dead_owner and "taken over" in run.error
     assert run.report["people"]["contacts_created"] == 8
     assert SyncLease.objects.get(portal=portal).owner == ""
+
+
+def test_b2_worker_killed_mid_sync_next_request_takes_over_and_finishes(sandbox, transactional_db):
+    """Chaos: a prefork worker SIGKILLed with its children mid-sync (its messages stay
+    unacknowledged for the broker's hour). Its run goes stale within RUN_STALE_AFTER (the
+    heartbeat stops with it), the next request (as beat makes) closes it and queues a new
+    run, which ends in the in-process sync's HubSpot state; nothing is left running."""
+    import os
+    import signal
+
+    from connector.services.sync import portal_sync
+    from tests.celery_worker import celery_worker_running
+    from tests.connector.test_fanout_worker import _hubspot
+
+    portal = _connect_demo(sandbox)
+    portal_sync(portal=portal, run=SyncRun.objects.create(portal=portal))
+    reference = _hubspot(sandbox)
+    portal.delete()
+
+    portal = _connect_demo(sandbox)
+    sandbox.configure(latency_ms=150)  # long enough to be killed mid-way
+    with celery_worker_running(pool="prefork", concurrency=2) as worker:
+        killed = sync_request(portal=portal, source="manual")
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            killed.refresh_from_db()
+            if killed.status == SyncRunStatus.RUNNING and killed.phase in ("webinars", "finish"):
+                break
+            time.sleep(0.2)
+        assert killed.status == SyncRunStatus.RUNNING, killed.status
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    sandbox.configure(latency_ms=0)
+    started = time.monotonic()
+    with celery_worker_running(pool="prefork", concurrency=2) as worker:
+        # Beat, every 5 s, until a run after the killed one has succeeded; then let it settle.
+        deadline = time.monotonic() + RUN_STALE_AFTER.total_seconds() + 120
+        while time.monotonic() < deadline:
+            if SyncRun.objects.filter(portal=portal, pk__gt=killed.pk, status=SyncRunStatus.SUCCEEDED).exists():
+                break
+            sync_request(portal=portal, source="beat")
+            assert worker.poll() is None, "the worker died"
+            time.sleep(5)
+        _settled(portal, worker, seconds=60)
+    took = time.monotonic() - started
+    killed.refresh_from_db()
+    assert killed.status == SyncRunStatus.FAILED and killed.error_code == "lease_lost", killed.error
+    assert not SyncRun.objects.filter(portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING]).exists()
+    assert SyncRun.objects.filter(portal=portal, status=SyncRunStatus.FAILED).count() == 1
+    assert _hubspot(sandbox) == reference
+    assert took < RUN_STALE_AFTER.total_seconds() + 60  # not the old 5 to 35 minutes
+    assert SyncLease.objects.get(portal=portal).owner == ""
