@@ -196,7 +196,8 @@ class KeepAlive:
         return self._thread is not None
 
     def __enter__(self) -> KeepAlive:
-        in_memory = connection.vendor == "sqlite" and connection.is_in_memory_db()
+        # SQLite's in-memory database (the tests) is one connection: no second thread on it.
+        in_memory = connection.vendor == "sqlite" and bool(connection.is_in_memory_db())  # type: ignore[attr-defined]
         if not connection.in_atomic_block and not in_memory:
             self._thread = threading.Thread(target=self._loop, name=f"heartbeat-run-{self.run.pk}", daemon=True)
             self._thread.start()
