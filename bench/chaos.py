@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import free_port, wait_http
+
 REPO = Path(__file__).resolve().parent.parent
 REDIS_DB = 7
 BROKER = f"redis://127.0.0.1:6379/{REDIS_DB}"
@@ -57,12 +59,6 @@ WRITE_TIME_PROPERTIES = {"createdate", "lastmodifieddate", "hs_object_id", "hs_l
 
 def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(database: str, key: str) -> dict[str, str]:
@@ -94,7 +90,6 @@ def scenario_write(*, registrants: int, webinars: int, path: Path) -> None:
 
 
 def sandbox_start(*, port: int, scenario: Path, log: Path, chaos: bool, seed: int) -> subprocess.Popen[bytes]:
-    import requests
 
     args = [sys.executable, "manage.py", "sandbox", "serve", "--port", str(port), "--scenario", str(scenario),
             "--rate-limits", "on", "--hubspot-rate-limit", "110/10"]
@@ -103,16 +98,8 @@ def sandbox_start(*, port: int, scenario: Path, log: Path, chaos: bool, seed: in
                  "--drop-rate", "0.01", "--seed", str(seed)]
     proc = subprocess.Popen(args, cwd=REPO, env=dict(os.environ, DEBUG="1", ZOOMSYNC_SANDBOX="1"),
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    for _ in range(600):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/_sandbox/calls", timeout=2).ok:
-                return proc
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"sandbox exited: see {log}")
-        time.sleep(0.2)
-    raise SystemExit("sandbox did not start")
+    wait_http(f"http://127.0.0.1:{port}/_sandbox/calls", proc, log, ok_only=True)
+    return proc
 
 
 def hubspot_normalised(url: str) -> dict[str, Any]:
@@ -304,7 +291,7 @@ def phase_run(args: argparse.Namespace) -> dict[str, Any]:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     sandbox = sandbox_start(port=port, scenario=Path(args.scenario), log=tmp / f"sandbox-{args.phase}.log",
                             chaos=chaos, seed=args.seed)

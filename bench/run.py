@@ -21,7 +21,6 @@ import json
 import math
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,14 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import free_port, wait_http
+
 REPO = Path(__file__).resolve().parent.parent
 HUBSPOT_PER_SECOND = 11  # 110 requests / 10 s
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _database_url(tmp: Path, *, postgres: bool, scale: int) -> str:
@@ -117,18 +112,9 @@ def sandbox_start(*, port: int, scenario: Path, log: Path) -> subprocess.Popen[b
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
-    import requests
 
-    for _ in range(600):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/_sandbox/calls", timeout=2).ok:
-                return proc
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"sandbox exited: see {log}")
-        time.sleep(0.2)
-    raise SystemExit("sandbox did not start")
+    wait_http(f"http://127.0.0.1:{port}/_sandbox/calls", proc, log, ok_only=True)
+    return proc
 
 
 def _peak_rss_reset() -> None:
@@ -159,7 +145,7 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
         cwd=REPO,
     )
     facts = json.loads(child.stdout)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     sandbox = sandbox_start(port=port, scenario=scenario_path, log=tmp / "sandbox.log")
     try:

@@ -26,13 +26,14 @@ import datetime as dt
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from common import free_port, wait_http
 
 REPO = Path(__file__).resolve().parent.parent
 DATABASE = "zs_webhooks"
@@ -41,32 +42,11 @@ ZOOM_SECRET = "bench-zoom-secret"
 HUBSPOT_SECRET = "bench-hubspot-secret"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _percentile(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    import requests
-
-    for _ in range(600):
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"{url} did not start: see {log}")
-        time.sleep(0.2)
-    raise SystemExit(f"{url} did not start")
 
 
 def _scenario(now: dt.datetime) -> dict[str, Any]:
@@ -114,7 +94,7 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DATABASE}"], check=True)
     subprocess.run(["redis-cli", "-n", "4", "flushdb"], check=True, capture_output=True)
-    sandbox_port, web_port = _free_port(), _free_port()
+    sandbox_port, web_port = free_port(), free_port()
     sandbox_url, web_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
     env = _env(web_port)
     procs: list[subprocess.Popen[bytes]] = []
@@ -130,7 +110,7 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
                          str(scenario_path), "--rate-limits", "on", "--hubspot-rate-limit", "110/10"],
                         "sandbox.log", {"DEBUG": "1", "ZOOMSYNC_SANDBOX": "1", "DATABASE_URL": f"sqlite:///{tmp}/sb.db",
                                         "CELERY_BROKER_URL": ""})
-        _wait_http(f"{sandbox_url}/_sandbox/calls", sandbox, tmp / "sandbox.log")
+        wait_http(f"{sandbox_url}/_sandbox/calls", sandbox, tmp / "sandbox.log")
         os.environ.update(env)
         os.environ["DJANGO_SETTINGS_MODULE"] = "zoomsync.settings"
         sys.path.insert(0, str(REPO))
@@ -151,7 +131,7 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
         celery_app.conf.task_always_eager = False
 
         web = start([sys.executable, "manage.py", "runserver", f"127.0.0.1:{web_port}", "--noreload"], "web.log")
-        _wait_http(f"{web_url}/healthz", web, tmp / "web.log")
+        wait_http(f"{web_url}/healthz", web, tmp / "web.log")
         start([str(Path(sys.executable).parent / "celery"), "-A", "zoomsync", "worker", "-Q", "sync,realtime,default",
                "--concurrency", "1", "-l", "warning"], "worker.log")
         time.sleep(4)

@@ -77,6 +77,11 @@ def scenario() -> dict:
 @pytest.fixture
 def world(sandbox, db):
     """The scenario loaded; a Portal and both Zoom accounts pointed at the sandbox."""
+    return world_connect(sandbox)
+
+
+def world_connect(sandbox):
+    """Load the scenario and point a Portal and both Zoom accounts at the sandbox."""
     from connector.models import Portal, ZoomAccount
 
     sandbox.load(scenario())

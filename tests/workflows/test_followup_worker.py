@@ -5,36 +5,21 @@ the R17 join URL (issue 10: requests merged, the core owns what it reads)."""
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
-from connector.models import Portal, SyncRun, SyncRunPart, SyncRunStatus, ZoomAccount
+from connector.models import SyncRun, SyncRunPart, SyncRunStatus
 from connector.services.pull import REGISTRANT_STATUSES
 from tests.celery_worker import celery_worker_running
-from tests.workflows.conftest import HUB_ID, action_body
-from tests.workflows.test_action_sandbox import ADMIN, WEBINAR_OPEN, outputs, scenario
+from tests.workflows.conftest import action_body
+from tests.workflows.test_action_sandbox import WEBINAR_OPEN, outputs, world_connect
 
 pytestmark = pytest.mark.services
 
 
 @pytest.fixture
 def worker_world(sandbox, transactional_db):
-    sandbox.load(scenario())
-    far = timezone.now() + timedelta(days=1)
-    portal = Portal.objects.create(
-        hub_id=HUB_ID, api_base=sandbox.hubspot_api_base, access_token=sandbox.token("hubspot"),
-        refresh_token="r", token_expires_at=far,
-    )
-    for account_id, unit, primary, admin in (("zacc_main", "0", True, ADMIN), ("zacc_eu", "101", False, "")):
-        ZoomAccount.objects.create(
-            portal=portal, account_id=account_id, api_base=sandbox.zoom_api_base,
-            oauth_base=sandbox.zoom_oauth_base, access_token=sandbox.token("zoom", account_id),
-            refresh_token="r", token_expires_at=far, business_unit_id=unit, is_primary_business_unit=primary,
-            connected_user_email=admin,
-        )
-    sandbox.calls_clear()
+    world_connect(sandbox)
     with celery_worker_running(pool="threads", concurrency=2) as proc:
         yield sandbox, proc
 
