@@ -21,3 +21,15 @@ class ConnectorConfig(AppConfig):
         from connector.services import tokens
 
         token_provider_set(tokens)
+        # ... and, only while the sandbox is mounted, its connection hooks (a sandbox portal's
+        # developer key and app id, the world check before a push); production wires none.
+        from django.conf import settings
+
+        from connector.clients.factories import connection_hooks_set
+
+        if settings.ZOOMSYNC_SANDBOX:
+            from connector.services.sandbox_connect import SandboxConnectionHooks
+
+            connection_hooks_set(SandboxConnectionHooks())
+        else:
+            connection_hooks_set(None)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.utils import timezone
 
-from connector.clients.factories import hubspot_client_for
+from connector.clients.factories import before_push, hubspot_client_for
 from connector.clients.hubspot import HubSpotClient
 from connector.models import (
     ContactLink,
@@ -66,7 +66,6 @@ from connector.services.hubspot_schema import HubSpotSchema, hubspot_schema_ensu
 from connector.services.outbox import BATCH_SIZE, outbox_batches, outbox_enqueue, outbox_supersede
 from connector.services.recordings import recording_outbox_items
 from connector.services.registration_answers import AnswerWriter
-from connector.services.sandbox_connect import sandbox_world_verify
 from connector.services.sanitize import email_is_valid
 
 if TYPE_CHECKING:
@@ -94,7 +93,7 @@ def portal_push(
     account users again; otherwise those remembered from the last check are used (B2).
     With nobody to push and nothing pending in the outbox, no HubSpot call is made."""
     pending = OutboxItem.objects.filter(portal=portal, status=OutboxStatus.PENDING)
-    sandbox_world_verify(portal=portal)  # a reset sandbox: never links read as R14 deletions
+    before_push(portal=portal)  # a wired connection hook may refuse it (none in production)
     if emails is not None and not emails and not recheck and not pending.exists():
         return  # B2: nothing changed, nothing to send
     client = client or push_client_for(portal)
@@ -136,17 +135,8 @@ def link_skips_report(*, portal: Portal, report: SyncReport) -> None:
 
 
 def push_client_for(portal: Portal) -> HubSpotClient:
-    """The portal's HubSpot client. A portal pointed at the sandbox (`api_base` set, as
-    connect_sandbox does) with no developer key configured uses a placeholder key (the
-    sandbox accepts any unless its scenario pins one) and learns the app id from its
-    access token's info, as a real app could."""
-    client = hubspot_client_for(portal)
-    if portal.api_base and not client.developer_api_key:
-        client.developer_api_key = "zoomsync-sandbox-developer-key"
-    if portal.api_base and not client.app_id and client.token_provider is not None:
-        info = client.access_token_info(client.token_provider())
-        client.app_id = str((info or {}).get("app_id") or "")
-    return client
+    """The portal's HubSpot client for a push (the factory's, hooks included)."""
+    return hubspot_client_for(portal)
 
 
 class _PortalPush:

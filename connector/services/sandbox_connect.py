@@ -13,6 +13,10 @@ Zoom data and tokens; settings, memberships, runs and the audit log stay): the o
 contact ids mean nothing in the new one, and keeping the links would make every linked
 contact look deleted in HubSpot (R14) for good. With `on_new_world="refuse"` it refuses
 instead. A portal connected to the real HubSpot is never pointed at a sandbox.
+
+`SandboxConnectionHooks` is the sandbox's part of the clients and the push, wired once by
+connector.apps while the sandbox is mounted (none in production): a sandbox portal's HubSpot
+client gets a developer key and the app id, and a push first checks the sandbox's world.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import requests
 from django.conf import settings
@@ -44,6 +48,9 @@ from connector.models import (
     ZoomUser,
 )
 from connector.models.tenancy import connection_base_honoured
+
+if TYPE_CHECKING:
+    from connector.clients.hubspot import HubSpotClient
 
 logger = logging.getLogger("zoomsync.sandbox_connect")
 
@@ -265,3 +272,28 @@ def sandbox_world_verify(*, portal: Portal) -> None:
         return
     Portal.objects.filter(pk=portal.pk).update(status=ConnectionStatus.BROKEN, status_detail=WORLD_CHANGED_DETAIL)
     raise SandboxWorldChanged(WORLD_CHANGED_DETAIL)
+
+
+# The sandbox accepts any developer key unless its scenario pins one.
+SANDBOX_DEVELOPER_API_KEY = "zoomsync-sandbox-developer-key"
+
+
+class SandboxConnectionHooks:
+    """The connection hooks of connector.clients.factories for a portal connected to the
+    sandbox (its own `api_base` honoured: the sandbox mounted, the base on loopback). Every
+    other portal is left alone."""
+
+    def hubspot_client_ready(self, *, portal: Portal, client: HubSpotClient) -> None:
+        """With no developer key or app id configured, use a placeholder key and learn the
+        app id from the access token's info, as a real app could."""
+        if not connection_base_honoured(portal.api_base):
+            return
+        if not client.developer_api_key:
+            client.developer_api_key = SANDBOX_DEVELOPER_API_KEY
+        if not client.app_id and client.token_provider is not None:
+            info = client.access_token_info(client.token_provider())
+            client.app_id = str((info or {}).get("app_id") or "")
+
+    def before_push(self, *, portal: Portal) -> None:
+        """A reset sandbox: the push is refused, never links read as deletions (R14)."""
+        sandbox_world_verify(portal=portal)
