@@ -25,8 +25,8 @@ SHARE = "https://zoom.us/rec/share/late-1"
 VTT = "https://zoom.us/rec/play/late-vtt"
 
 
-def recording_events(live: Any, email: str) -> list[dict[str, Any]]:
-    state = live.state()
+def recording_events(world: Any, email: str) -> list[dict[str, Any]]:
+    state = world.state()
     ids = {c["id"] for c in state["hubspot"]["contacts"]
            if c["properties"].get("email", "").lower() == email and not c["archived"]}
     return [e for e in state["hubspot"]["timeline_events"]
@@ -34,23 +34,23 @@ def recording_events(live: Any, email: str) -> list[dict[str, Any]]:
             and e["tokens"].get("recording_url") == SHARE]
 
 
-def held(live: Any) -> None:
+def held(world: Any) -> None:
     from connector.services.sync_settings import sync_settings_import
 
-    sync_settings_import(portal=live.portal, document={"users": {"hal.host@acme.com": {"sync_recordings": True}}})  # R9
-    live.act("register", account_id="zacc_main", webinar_id=LAUNCH, registrant={"email": "vtt.vera@example.com"})
-    live.act("hold_session", account_id="zacc_main", webinar_id=LAUNCH, instance={
+    sync_settings_import(portal=world.portal, document={"users": {"hal.host@acme.com": {"sync_recordings": True}}})  # R9
+    world.act("register", account_id="zacc_main", webinar_id=LAUNCH, registrant={"email": "vtt.vera@example.com"})
+    world.act("hold_session", account_id="zacc_main", webinar_id=LAUNCH, instance={
         "uuid": UUID, "participants": [{"user_email": "vtt.vera@example.com"}]})
 
 
-def record(live: Any, *transcript: dict[str, Any]) -> list[str]:
-    out = live.act("recording", account_id="zacc_main", webinar_id=LAUNCH, recording={
+def record(world: Any, *transcript: dict[str, Any]) -> list[str]:
+    out = world.act("recording", account_id="zacc_main", webinar_id=LAUNCH, recording={
         "instance_uuid": UUID, "share_url": SHARE, "files": [{"file_type": "MP4"}, *transcript]})
     assert all(d["status"] == 200 for d in out["deliveries"])
     return [d["event"] for d in out["deliveries"]]
 
 
-def test_r20_event_waits_for_a_processing_transcript_then_carries_its_url(live):
+def test_r20_event_waits_for_a_processing_transcript_then_carries_its_url(live):  # noqa: F811 - fixtures
     held(live)
     record(live, {"file_type": "TRANSCRIPT", "status": "processing"})
     recording = Recording.objects.get(session__uuid=UUID)
@@ -72,7 +72,7 @@ def test_r20_event_waits_for_a_processing_transcript_then_carries_its_url(live):
     assert len(recording_events(live, "vtt.vera@example.com")) == 1
 
 
-def test_r20_transcript_that_never_comes_releases_the_event_after_the_settle_time(live):
+def test_r20_transcript_that_never_comes_releases_the_event_after_the_settle_time(live):  # noqa: F811 - fixtures
     held(live)
     record(live, {"file_type": "TRANSCRIPT", "status": "processing"})
     assert recording_events(live, "vtt.vera@example.com") == []
@@ -85,7 +85,7 @@ def test_r20_transcript_that_never_comes_releases_the_event_after_the_settle_tim
     assert recording.transcript_wait_until is None and recording.transcript_url == ""
 
 
-def test_b1_late_transcript_of_a_stored_recording_fills_its_transcript_url(live):
+def test_b1_late_transcript_of_a_stored_recording_fills_its_transcript_url(live):  # noqa: F811 - fixtures
     held(live)
     assert record(live) == ["recording.completed"]  # Zoom lists no transcript: the event goes now
     [event] = recording_events(live, "vtt.vera@example.com")
