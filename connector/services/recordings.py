@@ -194,6 +194,10 @@ def _recording_fetch(
     except (Forbidden, BadRequest, NotFound) as exc:
         # No recording scope, or a UUID Zoom no longer knows: try again on a later sync.
         logger.info("recordings of %s (account %s) not readable: %s", session.uuid, account.account_id, exc)
+        wait = recording.transcript_wait_until if recording is not None else None
+        if recording is not None and wait is not None and wait <= timezone.now():  # R20: settled, stop asking
+            recording = _recording_store(account=account, session=session, share_url=recording.share_url,
+                                         transcript_url=recording.transcript_url, wait_until=None)
         return recording
     Session.objects.filter(pk=session.pk).update(recording_checked_at=timezone.now())
     fields = _recording_fields(body) if body else None
@@ -204,29 +208,41 @@ def _recording_fetch(
         return recording  # a recording we sent events for stays (the events happened)
     report.pulled["recordings"] += 1
     share_url, transcript_url = (fields.share_url, fields.transcript_url) if not reason else ("", "")  # R6/R9
-    wait_until = _transcript_wait(recording, fields) if not reason else None
+    wait_until = None
+    if fields.transcript_processing and not reason:
+        if recording is not None and recording.transcript_url:
+            transcript_url = recording.transcript_url  # transcribed again: the URL we have stays
+        else:
+            wait_until = _transcript_wait(recording)
     stored = (recording.share_url, recording.transcript_url, recording.transcript_wait_until) if recording else None
     if stored != (share_url, transcript_url, wait_until):
-        from connector.services.sync_requests import webinar_people_mark_dirty
-
-        with transaction.atomic():
-            recording, _ = Recording.objects.update_or_create(
-                session=session,
-                defaults={"share_url": share_url, "transcript_url": transcript_url, "transcript_wait_until": wait_until},
-            )
-            # B2: a new or changed recording reaches the people of its webinar.
-            webinar_people_mark_dirty(portal=account.portal, webinar_pks=[session.webinar_id])
+        recording = _recording_store(
+            account=account, session=session, share_url=share_url, transcript_url=transcript_url, wait_until=wait_until
+        )
     return recording
 
 
-def _transcript_wait(recording: Recording | None, fields: RecordingFiles) -> dt.datetime | None:
-    """R20: until when the recording's events wait for its transcript (None: no wait). The
-    first deadline stays; once it has passed, the events go without the transcript."""
-    if not fields.transcript_processing:
-        return None
+def _recording_store(
+    *, account: ZoomAccount, session: Session, share_url: str, transcript_url: str, wait_until: dt.datetime | None
+) -> Recording:
+    from connector.services.sync_requests import webinar_people_mark_dirty
+
+    with transaction.atomic():
+        recording, _ = Recording.objects.update_or_create(
+            session=session,
+            defaults={"share_url": share_url, "transcript_url": transcript_url, "transcript_wait_until": wait_until},
+        )
+        # B2: a new or changed recording (or one no longer waiting) reaches the people of its webinar.
+        webinar_people_mark_dirty(portal=account.portal, webinar_pks=[session.webinar_id])
+    return recording
+
+
+def _transcript_wait(recording: Recording | None) -> dt.datetime | None:
+    """R20: until when the events of a recording whose transcript is processing wait (None:
+    no more). The first deadline stays; once it has passed, the events go without it."""
     now = timezone.now()
     deadline = recording.transcript_wait_until if recording is not None else None
-    if deadline is None or (recording is not None and recording.transcript_url):
+    if deadline is None:
         deadline = now + TRANSCRIPT_SETTLE
     return deadline if deadline > now else None
 

@@ -349,3 +349,13 @@ def test_r9_stopped_host_recording_never_waits_for_a_transcript(account, zoom, m
                     report=SyncReport(portal=portal, run=None))
     rec = Recording.objects.get()
     assert rec.share_url == "" and rec.transcript_wait_until is None
+
+
+def test_r20_expired_transcript_wait_ends_even_when_zoom_no_longer_answers(account, zoom, mocked, portal):
+    webinar = webinar_with_sessions(account)
+    session = Session.objects.get()
+    Recording.objects.create(session=session, share_url="https://zoom.us/rec/share/x",
+                             transcript_wait_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    no_recording(mocked, "uuid0==")
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=SyncReport(portal=portal, run=None))
+    assert Recording.objects.get().transcript_wait_until is None  # not asked again on every sync
