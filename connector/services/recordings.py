@@ -194,18 +194,15 @@ def _recording_fetch(
     except (Forbidden, BadRequest, NotFound) as exc:
         # No recording scope, or a UUID Zoom no longer knows: try again on a later sync.
         logger.info("recordings of %s (account %s) not readable: %s", session.uuid, account.account_id, exc)
-        wait = recording.transcript_wait_until if recording is not None else None
-        if recording is not None and wait is not None and wait <= timezone.now():  # R20: settled, stop asking
-            recording = _recording_store(account=account, session=session, share_url=recording.share_url,
-                                         transcript_url=recording.transcript_url, wait_until=None)
-        return recording
+        return _wait_settled(account=account, session=session, recording=recording)
     Session.objects.filter(pk=session.pk).update(recording_checked_at=timezone.now())
     fields = _recording_fields(body) if body else None
     if fields is None:
         if recording is not None and not recording.share_url:
             recording.delete()  # a marker of a recording Zoom no longer has
             return None
-        return recording  # a recording we sent events for stays (the events happened)
+        # A recording we sent events for stays (the events happened).
+        return _wait_settled(account=account, session=session, recording=recording)
     report.pulled["recordings"] += 1
     share_url, transcript_url = (fields.share_url, fields.transcript_url) if not reason else ("", "")  # R6/R9
     wait_until = None
@@ -220,6 +217,18 @@ def _recording_fetch(
             account=account, session=session, share_url=share_url, transcript_url=transcript_url, wait_until=wait_until
         )
     return recording
+
+
+def _wait_settled(*, account: ZoomAccount, session: Session, recording: Recording | None) -> Recording | None:
+    """R20: Zoom did not answer with the recording: a transcript wait whose settle time has
+    passed ends here, so the events go out and the recording is not asked for again."""
+    wait = recording.transcript_wait_until if recording is not None else None
+    if recording is None or wait is None or wait > timezone.now():
+        return recording
+    return _recording_store(
+        account=account, session=session, share_url=recording.share_url, transcript_url=recording.transcript_url,
+        wait_until=None,
+    )
 
 
 def _recording_store(
