@@ -140,6 +140,10 @@ class Recording(models.Model):
     session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="recording")
     share_url = models.CharField(max_length=1000)
     transcript_url = models.CharField(max_length=1000, blank=True)
+    # R20: set while Zoom says the transcript is still coming (a TRANSCRIPT file still
+    # processing, or a `recording.transcript_completed` not yet read): the recording's events
+    # wait until then at the latest, so they carry the transcript URL. None: nothing awaited.
+    transcript_wait_until = models.DateTimeField(null=True, blank=True)
     pulled_at = models.DateTimeField(auto_now=True)
 
 

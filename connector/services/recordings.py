@@ -13,6 +13,13 @@ Pull (`recordings_pull`, per synced webinar, called by the pull for every synced
   session's UUID (a recurring webinar has one recording per session), so the report counts
   recordings that exist, and a host whose switch is turned on later gets the URLs read
   once more.
+- a late transcript (R20): timeline events and app events cannot be changed once created,
+  so the event waits for the transcript while Zoom says it is coming. A recording whose video
+  is ready but whose TRANSCRIPT file is still processing is stored with
+  `transcript_wait_until` = now + TRANSCRIPT_SETTLE; its events are held back until then, and
+  it is looked up again on every sync (or at once on `recording.transcript_completed`). The
+  transcript comes → its URL is stored, the wait ends, the events go out with it. The settle
+  time passes first → the wait ends and the events go out without it (transcript_url "").
 
 Events (`recording_events_build`, called by push for each group of linked contacts): for every
 stored recording whose host passes R6/R9 *today* (rules may change after a pull), each person
@@ -32,6 +39,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -70,6 +78,9 @@ KIND_RECORDING = "recording"
 # session ended, then stop asking (a `full` sync asks again).
 RECORDING_WAIT = dt.timedelta(hours=48)
 RECURRING_TYPES = (6, 9)
+# R20: how long a recording's events wait for a transcript Zoom says is still processing
+# (Zoom usually transcribes within about twice the recording's length).
+TRANSCRIPT_SETTLE = dt.timedelta(hours=6)
 # Sinks that carry recording events; marketing events only know register/attend/cancel.
 RECORDING_SINKS = ("timeline", "app_events")
 
@@ -90,23 +101,41 @@ def _session_end(session: Session, webinar: Webinar) -> dt.datetime | None:
     return session.start_time + dt.timedelta(minutes=minutes) if session.start_time else None
 
 
-def _recording_fields(body: dict[str, Any]) -> tuple[str, str] | None:
-    """(share_url, transcript_url) of a recordings answer; None when not ready yet."""
+@dataclass(frozen=True)
+class RecordingFiles:
+    """What a recordings answer says: the URLs, and whether the transcript is still coming."""
+
+    share_url: str
+    transcript_url: str
+    transcript_processing: bool = False
+
+
+def _processing(file: dict[str, Any]) -> bool:
+    return str(file.get("status") or "completed").lower() == "processing"
+
+
+def _recording_fields(body: dict[str, Any]) -> RecordingFiles | None:
+    """The URLs of a recordings answer; None when the recording itself is not ready yet."""
     files = [f for f in body.get("recording_files") or [] if isinstance(f, dict)]
     if not files:
         return None
-    if any(str(f.get("status") or "completed").lower() == "processing" for f in files):
+    if any(_processing(f) for f in files if f.get("file_type") != "TRANSCRIPT"):
         return None  # still processing: look again on a later sync
+    transcripts = [f for f in files if f.get("file_type") == "TRANSCRIPT"]
+    ready = [f for f in transcripts if not _processing(f)]
+    files = [f for f in files if f.get("file_type") != "TRANSCRIPT"] + ready
     share_url = body.get("share_url") or next(
         (f.get("play_url") for f in files if f.get("file_type") == "MP4" and f.get("play_url")),
         next((f.get("play_url") for f in files if f.get("play_url")), ""),
     )
     if not share_url:
         return None
-    transcript = next(
-        (f.get("play_url") or f.get("download_url") or "" for f in files if f.get("file_type") == "TRANSCRIPT"), ""
+    transcript = next((f.get("play_url") or f.get("download_url") or "" for f in ready), "")
+    return RecordingFiles(
+        share_url=str(share_url)[:1000],
+        transcript_url=str(transcript)[:1000],
+        transcript_processing=bool(transcripts) and not transcript,
     )
-    return str(share_url)[:1000], str(transcript)[:1000]
 
 
 def recordings_pull(
@@ -128,7 +157,9 @@ def recordings_pull(
         if end is not None and end > now:
             continue  # a recording exists only after the session
         marker = recording is not None and not recording.share_url
-        if full or recording is None or (marker and not reason):
+        # R20: a transcript Zoom said was coming is looked for again.
+        awaited = recording is not None and recording.transcript_wait_until is not None
+        if full or recording is None or ((marker or awaited) and not reason):
             waited = (
                 recording is None
                 and session.recording_checked_at is not None
@@ -163,26 +194,77 @@ def _recording_fetch(
     except (Forbidden, BadRequest, NotFound) as exc:
         # No recording scope, or a UUID Zoom no longer knows: try again on a later sync.
         logger.info("recordings of %s (account %s) not readable: %s", session.uuid, account.account_id, exc)
-        return recording
+        return _wait_settled(account=account, session=session, recording=recording)
     Session.objects.filter(pk=session.pk).update(recording_checked_at=timezone.now())
     fields = _recording_fields(body) if body else None
     if fields is None:
         if recording is not None and not recording.share_url:
             recording.delete()  # a marker of a recording Zoom no longer has
             return None
-        return recording  # a recording we sent events for stays (the events happened)
+        # A recording we sent events for stays (the events happened).
+        return _wait_settled(account=account, session=session, recording=recording)
     report.pulled["recordings"] += 1
-    share_url, transcript_url = fields if not reason else ("", "")  # R6/R9: keep no URL
-    if recording is None or (recording.share_url, recording.transcript_url) != (share_url, transcript_url):
-        from connector.services.sync_requests import webinar_people_mark_dirty
-
-        with transaction.atomic():
-            recording, _ = Recording.objects.update_or_create(
-                session=session, defaults={"share_url": share_url, "transcript_url": transcript_url}
-            )
-            # B2: a new or changed recording reaches the people of its webinar.
-            webinar_people_mark_dirty(portal=account.portal, webinar_pks=[session.webinar_id])
+    share_url, transcript_url = (fields.share_url, fields.transcript_url) if not reason else ("", "")  # R6/R9
+    wait_until = None
+    if fields.transcript_processing and not reason:
+        if recording is not None and recording.transcript_url:
+            transcript_url = recording.transcript_url  # transcribed again: the URL we have stays
+        else:
+            wait_until = _transcript_wait(recording)
+    stored = (recording.share_url, recording.transcript_url, recording.transcript_wait_until) if recording else None
+    if stored != (share_url, transcript_url, wait_until):
+        recording = _recording_store(
+            account=account, session=session, share_url=share_url, transcript_url=transcript_url, wait_until=wait_until
+        )
     return recording
+
+
+def _wait_settled(*, account: ZoomAccount, session: Session, recording: Recording | None) -> Recording | None:
+    """R20: Zoom did not answer with the recording: a transcript wait whose settle time has
+    passed ends here, so the events go out and the recording is not asked for again."""
+    wait = recording.transcript_wait_until if recording is not None else None
+    if recording is None or wait is None or wait > timezone.now():
+        return recording
+    return _recording_store(
+        account=account, session=session, share_url=recording.share_url, transcript_url=recording.transcript_url,
+        wait_until=None,
+    )
+
+
+def _recording_store(
+    *, account: ZoomAccount, session: Session, share_url: str, transcript_url: str, wait_until: dt.datetime | None
+) -> Recording:
+    from connector.services.sync_requests import webinar_people_mark_dirty
+
+    with transaction.atomic():
+        recording, _ = Recording.objects.update_or_create(
+            session=session,
+            defaults={"share_url": share_url, "transcript_url": transcript_url, "transcript_wait_until": wait_until},
+        )
+        # B2: a new or changed recording (or one no longer waiting) reaches the people of its webinar.
+        webinar_people_mark_dirty(portal=account.portal, webinar_pks=[session.webinar_id])
+    return recording
+
+
+def _transcript_wait(recording: Recording | None) -> dt.datetime | None:
+    """R20: until when the events of a recording whose transcript is processing wait (None:
+    no more). The first deadline stays; once it has passed, the events go without it."""
+    now = timezone.now()
+    deadline = recording.transcript_wait_until if recording is not None else None
+    if deadline is None:
+        deadline = now + TRANSCRIPT_SETTLE
+    return deadline if deadline > now else None
+
+
+def recording_transcript_announced(*, sessions: QuerySet[Session]) -> int:
+    """R20: Zoom says the transcript of these sessions' recordings is done: a stored recording
+    without one is read again by the next pull, and its events not yet sent wait for it (at
+    most TRANSCRIPT_SETTLE). A recording a rule stopped (no URL) stays as it is."""
+    return (
+        Recording.objects.filter(session__in=sessions, transcript_url="", transcript_wait_until__isnull=True)
+        .exclude(share_url="")
+        .update(transcript_wait_until=timezone.now() + TRANSCRIPT_SETTLE)
+    )
 
 
 # --- events ------------------------------------------------------------------------------
@@ -213,6 +295,7 @@ def recording_events_build(
         r
         for r in Recording.objects.filter(session__webinar__in=webinars)
         .exclude(share_url="")  # markers of recordings a rule stopped at the pull
+        .exclude(transcript_wait_until__gt=timezone.now())  # R20: waiting for its transcript
         .select_related("session__webinar")
         if not recording_skip_reason(rules=rules, host_email=r.session.webinar.host_email)
     ]

@@ -52,6 +52,7 @@ from connector.models import (
     ZoomAccount,
 )
 from connector.services.erasure import person_erase, zoom_account_deauthorize
+from connector.services.recordings import recording_transcript_announced
 from connector.services.strict_json import StrictJSONError, loads_strict
 
 logger = logging.getLogger("zoomsync.webhooks")
@@ -320,7 +321,8 @@ def _session_note(event: WebhookEvent) -> None:
       not yet pulled, so they are pulled even when the webinar was held before its scheduled
       start or is no longer listed (the pull looks only at sessions it knows are incomplete);
     - `recording.completed` / `recording.transcript_completed`: the session's recording is
-      asked for again, however long after the session it comes (R20)."""
+      asked for again, however long after the session it comes, and a stored one without a
+      transcript is read again on `recording.transcript_completed` (R20)."""
     if event.event_type not in ("webinar.ended", "recording.completed", "recording.transcript_completed"):
         return
     try:
@@ -331,9 +333,10 @@ def _session_note(event: WebhookEvent) -> None:
     if not uuid:
         return
     if event.event_type != "webinar.ended":
-        Session.objects.filter(webinar__account=event.zoom_account, webinar__webinar_id=event.subject, uuid=uuid).update(
-            recording_checked_at=None
-        )
+        sessions = Session.objects.filter(webinar__account=event.zoom_account, webinar__webinar_id=event.subject, uuid=uuid)
+        sessions.update(recording_checked_at=None)
+        if event.event_type == "recording.transcript_completed":
+            recording_transcript_announced(sessions=sessions)  # R20: a stored recording's transcript
         return
     webinar = Webinar.objects.filter(
         account=event.zoom_account, webinar_id=event.subject, webinar_type=5, skip_reason=""

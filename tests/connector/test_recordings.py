@@ -295,3 +295,67 @@ def test_recording_outbox_items_skip_marketing_sink_and_remember_session(account
     assert all(i.payload["session_uuid"] == "uuid0==" for i in items)
     assert recording_outbox_items(portal=portal, run=None, webinars=Webinar.objects.all(),
                                   contacts={"reg@example.com": "7"}, rules=rules(), sinks=["marketing_events"]) == []
+
+
+# --- a late transcript (R20) -------------------------------------------------------------
+
+
+def _processing_transcript(uuid: str) -> dict:
+    body = recording_body(uuid)
+    body["recording_files"][1]["status"] = "processing"
+    return body
+
+
+def test_r20_processing_transcript_stores_the_recording_and_holds_its_events(account, zoom, mocked, portal):
+    webinar = webinar_with_sessions(account)
+    _reg(webinar, "reg@example.com")
+    mocked.get(rec_url("uuid0=="), json=_processing_transcript("uuid0=="))
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=SyncReport(portal=portal, run=None))
+    rec = Recording.objects.get()
+    assert rec.share_url == "https://zoom.us/rec/share/uuid0==" and rec.transcript_url == ""
+    assert rec.transcript_wait_until is not None
+    assert _events(portal, {"reg@example.com": "1"}) == []  # waiting for the transcript
+    # The next pull asks again; the transcript is done: stored, the wait ends, the event carries it.
+    mocked.replace(responses.GET, rec_url("uuid0=="), json=recording_body("uuid0=="))
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=SyncReport(portal=portal, run=None))
+    rec.refresh_from_db()
+    assert rec.transcript_url == "https://zoom.us/rec/play/uuid0==-vtt" and rec.transcript_wait_until is None
+    [event] = _events(portal, {"reg@example.com": "1"})
+    assert event.tokens["transcript_url"] == "https://zoom.us/rec/play/uuid0==-vtt"
+
+
+def test_r20_transcript_wait_is_bounded_by_the_settle_time(account, zoom, mocked, portal):
+    webinar = webinar_with_sessions(account)
+    _reg(webinar, "reg@example.com")
+    mocked.get(rec_url("uuid0=="), json=_processing_transcript("uuid0=="))
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=SyncReport(portal=portal, run=None))
+    first_deadline = Recording.objects.get().transcript_wait_until
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=SyncReport(portal=portal, run=None))
+    assert Recording.objects.get().transcript_wait_until == first_deadline  # the first deadline stays
+    Recording.objects.update(transcript_wait_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=SyncReport(portal=portal, run=None))
+    assert Recording.objects.get().transcript_wait_until is None  # settled: no more waiting
+    [event] = _events(portal, {"reg@example.com": "1"})
+    assert event.tokens["transcript_url"] == ""
+    calls = len(mocked.calls)
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=SyncReport(portal=portal, run=None))
+    assert len(mocked.calls) == calls  # not asked again
+
+
+def test_r9_stopped_host_recording_never_waits_for_a_transcript(account, zoom, mocked, portal):
+    webinar = webinar_with_sessions(account)
+    mocked.get(rec_url("uuid0=="), json=_processing_transcript("uuid0=="))
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(recordings=False),
+                    report=SyncReport(portal=portal, run=None))
+    rec = Recording.objects.get()
+    assert rec.share_url == "" and rec.transcript_wait_until is None
+
+
+def test_r20_expired_transcript_wait_ends_even_when_zoom_no_longer_answers(account, zoom, mocked, portal):
+    webinar = webinar_with_sessions(account)
+    session = Session.objects.get()
+    Recording.objects.create(session=session, share_url="https://zoom.us/rec/share/x",
+                             transcript_wait_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    no_recording(mocked, "uuid0==")
+    recordings_pull(account=account, client=zoom, webinar=webinar, rules=rules(), report=SyncReport(portal=portal, run=None))
+    assert Recording.objects.get().transcript_wait_until is None  # not asked again on every sync
