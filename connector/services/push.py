@@ -96,7 +96,7 @@ def portal_push(
     before_push(portal=portal)  # a wired connection hook may refuse it (none in production)
     if emails is not None and not emails and not recheck and not pending.exists():
         return  # B2: nothing changed, nothing to send
-    client = client or push_client_for(portal)
+    client = client or hubspot_client_for(portal)
     push = _PortalPush(
         ctx=PushContext(portal=portal, client=client, report=report, rules=rules, run=run),
         progress=progress,
@@ -132,11 +132,6 @@ def link_skips_report(*, portal: Portal, report: SyncReport) -> None:
         elif state == ContactState.DELETED and contact_id:
             detail = f"HubSpot contact {contact_id} was deleted (R14)"
         report.skip(kind="person", reason=LINK_SKIPS[ContactState(state)], subject=email, detail=detail)
-
-
-def push_client_for(portal: Portal) -> HubSpotClient:
-    """The portal's HubSpot client for a push (the factory's, hooks included)."""
-    return hubspot_client_for(portal)
 
 
 class _PortalPush:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from connector.clients.factories import hubspot_client_for
 from connector.models import ContactLink, ContactState
-from connector.services.push import portal_push, push_client_for
+from connector.services.push import portal_push
 from connector.services.sandbox_connect import sandbox_connect
 from connector.services.sync import portal_sync
 from connector.services.sync_settings import sync_settings_export, sync_settings_import
@@ -84,7 +85,7 @@ def test_push_traffic_follows_the_hubspot_specs(sandbox):
     w.register("bye@example.com", status="cancelled")
     w.register("bye@example.com")
 
-    client = push_client_for(portal)
+    client = hubspot_client_for(portal)
     recorder = ContractRecorder.attach(client.session)
     push_run(portal, client=client)
 

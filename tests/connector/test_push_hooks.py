@@ -85,7 +85,7 @@ def test_production_push_never_calls_the_world_check(production, monkeypatch, mo
 def test_production_client_carries_only_the_settings_keys(production, monkeypatch, mocked):
     monkeypatch.setattr("connector.services.tokens.hubspot_access_token_get", lambda **kw: "tok")
     portal = Portal.objects.create(hub_id=62515, api_base="http://127.0.0.1:8899/hubspot")
-    client = push.push_client_for(portal)
+    client = push.hubspot_client_for(portal)
     assert client.base_url == "https://api.hubapi.com"
     assert (client.developer_api_key, client.app_id) == ("", "")
     assert len(mocked.calls) == 0  # no access-token lookup for an app id
