@@ -25,7 +25,7 @@ from typing import Any, Literal
 import requests
 
 from .base import BaseClient
-from .errors import ApiError, BadRequest, Conflict, HubSpotErrorCode
+from .errors import ApiError, BadRequest, Conflict, HubSpotErrorCode, NotFound
 from .ratelimit import Rate
 
 BATCH_LIMIT = 100
@@ -479,6 +479,23 @@ class HubSpotClient(BaseClient):
             path_params={"externalEventId": external_event_id},
             json=body,
         )
+
+    def marketing_events_upsert(self, inputs: list[dict[str, Any]]) -> BatchResult:
+        """`inputs`: [{"externalEventId": ..., "body": {...}}], one PUT each (the API has no
+        batch upsert). Keys: the external event ids; an event HubSpot refuses (4xx) is that
+        input's outcome (INVALID, DUPLICATE, GONE), the others go through. Transient errors
+        (429, 5xx, timeouts after the client's retries) raise, as every whole call does."""
+        _check_batch(inputs)
+        items: list[ItemOutcome] = []
+        for item in inputs:
+            key = str(item["externalEventId"])
+            try:
+                record = self.marketing_event_upsert(key, item["body"])
+            except (BadRequest, Conflict, NotFound) as exc:
+                items.extend(batch_rejection_parse(exc, keys=[key]).items)
+                continue
+            items.append(ItemOutcome(key=key, outcome=Outcome.OK, id=str(record.get("objectId") or ""), record=record))
+        return BatchResult(items=items)
 
     def marketing_event_attendance(
         self,

@@ -45,7 +45,7 @@ from connector.services.hubspot_schema import (
     TEMPLATE_ATTENDANCE,
     TEMPLATE_REGISTRATION,
 )
-from connector.services.outbox import Delivery, OutboxSender, outbox_mark_sent, outbox_send
+from connector.services.outbox import Delivery, OutboxSender, outbox_send
 from connector.services.report import SyncReport
 from connector.services.sanitize import zoom_url_clean
 
@@ -492,6 +492,22 @@ class AppEventSender(_EventSender):
         )
 
 
+class MarketingEventSender(OutboxSender):
+    """The marketing event of a session, keyed by its external event id (one PUT each: an
+    upsert, so sending one again changes nothing)."""
+
+    def __init__(self, ctx: PushContext) -> None:
+        self.ctx = ctx
+
+    def key(self, item: OutboxItem) -> str:
+        return str(item.payload["externalEventId"])
+
+    def send(self, items: list[OutboxItem]) -> BatchResult:
+        return self.ctx.client.marketing_events_upsert(
+            [{"externalEventId": i.payload["externalEventId"], "body": i.payload["body"]} for i in items]
+        )
+
+
 class ParticipationSender(_EventSender):
     """Participations of one marketing event and one state (the caller groups them), by
     contact id (`create`), never by email: email-create would create contacts (R12–R14)."""
@@ -528,9 +544,7 @@ def app_events_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
 
 def marketing_events_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
     """Upsert one marketing event per session (PUT by externalEventId: idempotent)."""
-    for item in items:
-        ctx.client.marketing_event_upsert(item.payload["externalEventId"], item.payload["body"])
-        outbox_mark_sent(items=[item])
+    outbox_send(sender=MarketingEventSender(ctx), items=items, report=ctx.report)
 
 
 def marketing_participations_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:

@@ -233,6 +233,28 @@ def test_marketing_event_paths(hubspot, mocked):
         hubspot.marketing_event_attendance("zs-1", "attend", by="phone", inputs=[])  # type: ignore[arg-type]
 
 
+def test_b2_marketing_events_upsert_gives_each_event_its_own_outcome(hubspot, mocked):
+    """B2 (typed results): one marketing event HubSpot refuses is that event's outcome; the
+    others are upserted, and nothing is decided on HubSpot's words."""
+    mocked.put(f"{HUBSPOT}/marketing/v3/marketing-events/events/zs-1", json={"objectId": "900"})
+    mocked.put(
+        f"{HUBSPOT}/marketing/v3/marketing-events/events/zs-2",
+        status=400,
+        json={"status": "error", "category": "VALIDATION_ERROR", "message": "eventName is required"},
+    )
+    mocked.put(f"{HUBSPOT}/marketing/v3/marketing-events/events/zs-3", json={"objectId": "902"})
+    result = hubspot.marketing_events_upsert(
+        [{"externalEventId": f"zs-{n}", "body": {"eventName": "Launch"}} for n in (1, 2, 3)]
+    )
+    assert [(i.key, i.outcome, i.id) for i in result.items] == [
+        ("zs-1", Outcome.OK, "900"),
+        ("zs-2", Outcome.INVALID, ""),
+        ("zs-3", Outcome.OK, "902"),
+    ]
+    assert result.outcome_of("zs-2").code is HubSpotErrorCode.VALIDATION_ERROR
+    assert result.rejected is None
+
+
 def test_settings_users_follow_paging_after(hubspot, mocked):
     mocked.get(
         f"{HUBSPOT}/settings/v3/users/",
