@@ -30,6 +30,7 @@ from connector.clients.hubspot import BatchResult, Outcome
 from connector.models import (
     OutboxItem,
     OutboxKind,
+    OutboxStatus,
     ParticipantRow,
     Portal,
     Registrant,
@@ -45,7 +46,7 @@ from connector.services.hubspot_schema import (
     TEMPLATE_ATTENDANCE,
     TEMPLATE_REGISTRATION,
 )
-from connector.services.outbox import Delivery, OutboxSender, outbox_send
+from connector.services.outbox import Delivery, OutboxSender, outbox_mark_failed, outbox_send
 from connector.services.report import SyncReport
 from connector.services.sanitize import zoom_url_clean
 
@@ -547,8 +548,23 @@ def marketing_events_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
     outbox_send(sender=MarketingEventSender(ctx), items=items, report=ctx.report)
 
 
+MARKETING_EVENT_REFUSED = "its marketing event was refused by HubSpot"
+
+
 def marketing_participations_send(*, ctx: PushContext, items: list[OutboxItem]) -> None:
-    """Participations of one marketing event and one state (the caller groups them)."""
+    """Participations of one marketing event and one state (the caller groups them). When
+    HubSpot refused the marketing event itself, they fail with it (HubSpot would refuse each
+    call for the missing event, and every run would stop there)."""
     first = items[0].payload
+    refused = OutboxItem.objects.filter(
+        portal=ctx.portal,
+        kind=OutboxKind.MARKETING_EVENT,
+        dedupe_key=first["externalEventId"],
+        status=OutboxStatus.FAILED,
+    ).exists()
+    if refused:
+        for item in items:
+            outbox_mark_failed(item=item, error=MARKETING_EVENT_REFUSED, report=ctx.report)
+        return
     sender = ParticipationSender(ctx, external_id=first["externalEventId"], state=first["state"])
     outbox_send(sender=sender, items=items, report=ctx.report)

@@ -222,3 +222,60 @@ def test_all_three_sinks_count_each_event_once(sandbox):
     assert len(state["app_events"]) == 2
     assert len(state["marketing_events"]) == 1
     assert report.events == {"registration": 1, "attendance": 1, "recording": 0}
+
+
+@pytest.mark.django_db
+def test_b2_a_refused_marketing_event_fails_with_its_participations_and_the_rest_is_sent(portal):
+    """B2 (typed results, one outbox send): HubSpot refuses one session's marketing event;
+    that row and its participations are FAILED (reported), nothing is asked for the missing
+    event, and the other session's event and participations go through."""
+    from connector.clients.errors import HubSpotErrorCode
+    from connector.clients.hubspot import BatchResult, ItemOutcome, Outcome
+    from connector.models import OutboxItem, OutboxKind, OutboxStatus, SyncRun
+    from connector.selectors import sync_rules_get
+    from connector.services.contacts import PushContext
+    from connector.services.events import marketing_events_send, marketing_participations_send
+    from connector.services.report import SyncReport
+
+    attended: list[str] = []
+
+    class FakeHubSpot:
+        def marketing_events_upsert(self, inputs):
+            return BatchResult(items=[
+                ItemOutcome(key=i["externalEventId"], outcome=Outcome.INVALID, code=HubSpotErrorCode.VALIDATION_ERROR)
+                if i["externalEventId"] == "zs-bad"
+                else ItemOutcome(key=i["externalEventId"], outcome=Outcome.OK)
+                for i in inputs
+            ])
+
+        def marketing_event_attendance(self, external_id, state, *, by, inputs, external_account_id=None):
+            attended.append(external_id)
+            return BatchResult(items=[ItemOutcome(key=str(i["vid"]), outcome=Outcome.OK) for i in inputs])
+
+    def rows(kind, keys, payload):
+        return [OutboxItem.objects.create(portal=portal, kind=kind, dedupe_key=k, payload=payload(k)) for k in keys]
+
+    events = rows(OutboxKind.MARKETING_EVENT, ["zs-ok", "zs-bad"], lambda k: {"externalEventId": k, "body": {}})
+    run = SyncRun.objects.create(portal=portal)
+    report = SyncReport(portal=portal, run=run)
+    ctx = PushContext(portal=portal, client=FakeHubSpot(), report=report, rules=sync_rules_get(portal=portal), run=run)
+    marketing_events_send(ctx=ctx, items=events)
+    for external_id in ("zs-ok", "zs-bad"):
+        participations = rows(
+            OutboxKind.MARKETING_PARTICIPATION,
+            [f"{external_id}|attend|{vid}" for vid in (501, 502)],
+            lambda k: {"externalEventId": k.split("|")[0], "state": "attend", "input": {"vid": int(k.split("|")[2])}},
+        )
+        marketing_participations_send(ctx=ctx, items=participations)
+
+    status = dict(OutboxItem.objects.values_list("dedupe_key", "status"))
+    assert status == {
+        "zs-ok": OutboxStatus.SENT,
+        "zs-bad": OutboxStatus.FAILED,
+        "zs-ok|attend|501": OutboxStatus.SENT,
+        "zs-ok|attend|502": OutboxStatus.SENT,
+        "zs-bad|attend|501": OutboxStatus.FAILED,
+        "zs-bad|attend|502": OutboxStatus.FAILED,
+    }
+    assert attended == ["zs-ok"]
+    assert len(report.errors) == 3
