@@ -201,12 +201,15 @@ CELERY_TIMEZONE = "UTC"
 # between the web app and the worker through a folder, so the dev stack needs no Redis.
 CELERY_BROKER_FOLDER = env.str("CELERY_BROKER_FOLDER", default=str(BASE_DIR / ".dev" / "broker"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("", "processed", "results"):
+    for _sub in ("", "processed", "results", "control"):
         os.makedirs(os.path.join(CELERY_BROKER_FOLDER, _sub), exist_ok=True)
     _folders: dict[str, object] = {
         "data_folder_in": CELERY_BROKER_FOLDER,
         "data_folder_out": CELERY_BROKER_FOLDER,
         "processed_folder": os.path.join(CELERY_BROKER_FOLDER, "processed"),
+        # The exchange tables too (kombu's default is ./control, in whatever folder the
+        # process started from, shared by every dev stack run from there).
+        "control_folder": os.path.join(CELERY_BROKER_FOLDER, "control"),
         "store_processed": False,
     }
     CELERY_BROKER_TRANSPORT_OPTIONS.update(_folders)

@@ -586,17 +586,20 @@ def stage_finish(*, run: SyncRun, pull_only: bool = False, progress: Progress | 
         raise
     report.finish()
     result = report.as_dict(api_calls=stored.merge(StageCounts(api_calls=dict(calls))).api_calls)
-    SyncRun.objects.filter(pk=run.pk).update(
-        status=SyncRunStatus.SUCCEEDED,
-        phase=PHASE_DONE,
-        finished_at=report.finished_at,
-        report=result,
-        progress={"phase": "done", "done": 1, "total": 1},
-        heartbeat_at=None,
-    )
+    # The run is shown done and its lease is free in one commit: a worker killed right after
+    # it (a deploy, Ctrl-C on `make dev`) leaves no lease behind a finished run.
+    with transaction.atomic():
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncRunStatus.SUCCEEDED,
+            phase=PHASE_DONE,
+            finished_at=report.finished_at,
+            report=result,
+            progress={"phase": "done", "done": 1, "total": 1},
+            heartbeat_at=None,
+        )
+        sync_lease_release(portal=portal, owner=run.owner)
     run.refresh_from_db()
     _duration_observe(run)
-    sync_lease_release(portal=portal, owner=run.owner)
     try:
         sync_request_again(run=run)  # B2: asked for again while it ran: one more run follows
     except Exception:  # noqa: BLE001 - the broker down: the queued follow-up is handed out again later
