@@ -324,8 +324,10 @@ def run_claim(*, run: SyncRun, attempt: Attempt | None = None) -> SyncRun:
     if run.status == SyncRunStatus.FAILED:
         fields.update(finished_at=None, error="", error_code="")
     if taken_over:
-        # B2: the takeover marks the run it continues.
-        fields["error"] = f"taken over at {now:%Y-%m-%d %H:%M:%S} UTC after its worker stopped"
+        # B2: a dead worker's run is continued from its stage by this worker (its new owner
+        # token fences off anything the old worker still sends).
+        logger.warning("sync run %s: its worker stopped (owner %s); taken over in its %s stage",
+                       run.pk, run.owner, run.phase or PHASE_PULL)
     SyncRun.objects.filter(pk=run.pk).update(**fields)
     run.refresh_from_db()
     return run

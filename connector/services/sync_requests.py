@@ -9,7 +9,7 @@ full, or widened to more webinars, when the request asks for more); while one is
 the request sets the run's "requested again" flag and returns it, and the pipeline starts
 one more run when it ends. A request never creates a FAILED run for a sync that was simply
 not needed. A running run whose worker stopped (no heartbeat for `RUN_STALE_AFTER`) is
-closed as abandoned and a new run is queued in its place.
+handed to a worker again, which takes it over and continues it from its stage.
 
 The run is handed to workers through an injected enqueue (`sync_enqueue_set`, wired in
 `connector.apps`): services never import tasks.
@@ -111,7 +111,8 @@ def sync_request(
 
     Merged with the portal's queued run (returned, widened as asked) or running run (its
     "requested again" flag set: one more run follows it). A running run without a heartbeat
-    for RUN_STALE_AFTER is closed as abandoned and replaced. Never creates a FAILED run.
+    for RUN_STALE_AFTER is also queued again: a worker takes it over and continues it.
+    Never creates a FAILED run.
     """
     targets = _targets(webinar_ids)
     with transaction.atomic():
@@ -123,45 +124,44 @@ def sync_request(
         )
         queued = [r for r in active if r.status == SyncRunStatus.QUEUED]
         running = [r for r in active if r.status == SyncRunStatus.RUNNING]
-        carried_full, carried_targets = full, targets
-        live = []
-        for run in running:
-            if run_is_abandoned(run):
-                # B2: a dead worker's run is closed by the next request, not left running;
-                # what it was asked to do is carried into the run that replaces it.
-                run_abandon(run=run, reason="its worker stopped (no heartbeat); a new run took over")
-                carried_full = carried_full or run.full or run.again_full
-                carried_targets = _union(carried_targets, run.webinar_ids)
-            else:
-                live.append(run)
         if queued:
             run = queued[0]
-            run.full = run.full or carried_full
-            run.webinar_ids = _union(run.webinar_ids, carried_targets)
+            run.full = run.full or full
+            run.webinar_ids = _union(run.webinar_ids, targets)
             run.save(update_fields=["full", "webinar_ids"])
             if run.created_at < timezone.now() - QUEUED_REQUEUE_AFTER:
                 sync_enqueue(run)
             return run
-        if live:
-            run = live[0]
-            if run.requested_again:
-                run.again_full = run.again_full or carried_full
-                run.again_webinar_ids = _union(run.again_webinar_ids, carried_targets)
-            else:
-                run.requested_again = True
-                run.again_full = carried_full
-                run.again_webinar_ids = carried_targets
-            run.save(update_fields=["requested_again", "again_full", "again_webinar_ids"])
+        if running:
+            run = running[0]
+            _again_set(run, full=full, targets=targets)
+            if run_is_abandoned(run):
+                # B2: a dead worker's run is handed to a worker again, which takes it over and
+                # goes on from the stage it reached (the pulled webinars stay pulled, the
+                # outbox keeps what was sent); nothing is failed, nothing is started afresh.
+                sync_enqueue(run)
             return run
         run = SyncRun.objects.create(
             portal=portal,
             trigger=source[:20],
             status=SyncRunStatus.QUEUED,
-            full=carried_full,
-            webinar_ids=carried_targets,
+            full=full,
+            webinar_ids=targets,
         )
         sync_enqueue(run)
         return run
+
+
+def _again_set(run: SyncRun, *, full: bool, targets: list[str] | None) -> None:
+    """A request while the run runs: one more run follows it, with what was asked (B2)."""
+    if run.requested_again:
+        run.again_full = run.again_full or full
+        run.again_webinar_ids = _union(run.again_webinar_ids, targets)
+    else:
+        run.requested_again = True
+        run.again_full = full
+        run.again_webinar_ids = targets
+    run.save(update_fields=["requested_again", "again_full", "again_webinar_ids"])
 
 
 def sync_request_again(*, run: SyncRun) -> SyncRun | None:

@@ -155,3 +155,59 @@ def test_eager_celery_keeps_the_one_piece_sync(portal, monkeypatch):
     run = SyncRun.objects.create(portal=portal)
     portal_sync_task.apply(args=(portal.pk, run.pk)).get()
     assert [(kw["run"], kw["launch"]) for kw in synced] == [(run, None)]
+
+
+def test_b2_abandoned_run_is_taken_over_and_continued(sandbox, django_capture_on_commit_callbacks):
+    """A worker pulled the account level and half the webinars, then died (no heartbeat, its
+    lease expired). The next request hands the same run to a worker, which takes it over:
+    the webinars already pulled are not pulled again, the run succeeds with the one-piece
+    sync's HubSpot state, and no run failed."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connector.services.sync_requests import RUN_STALE_AFTER, sync_request
+
+    portal = _connect_demo(sandbox)
+    portal_sync(portal=portal, run=SyncRun.objects.create(portal=portal))
+    reference_hubspot = _hubspot(sandbox)
+    portal.delete()
+
+    portal = _connect_demo(sandbox)
+    run = SyncRun.objects.create(portal=portal, trigger="manual")
+    webinar_pks = fanout_begin(run)
+    assert webinar_pks and len(webinar_pks) > 2
+    done = webinar_pks[: len(webinar_pks) // 2]
+    for pk in done:
+        pipeline.stage_webinar(run=run, webinar_pk=pk)
+    stale = timezone.now() - RUN_STALE_AFTER - timedelta(seconds=5)
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    SyncLease.objects.filter(portal=portal).update(expires_at=stale)
+    dead_owner = SyncRun.objects.get(pk=run.pk).owner
+
+    pulled: list[str] = []
+    real_pull = pull_service.webinar_data_pull
+
+    def counting_pull(*, webinar, **kwargs):
+        pulled.append(webinar.webinar_id)
+        return real_pull(webinar=webinar, **kwargs)
+
+    pull_service.webinar_data_pull = counting_pull
+    try:
+        with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the task runs here
+            again = sync_request(portal=portal, source="beat")
+    finally:
+        pull_service.webinar_data_pull = real_pull
+    assert again.pk == run.pk
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.SUCCEEDED and not run.error, run.error
+    assert run.owner != dead_owner  # taken over by a new owner
+    # It pulled only the webinars not pulled yet (each part of the run pulled once); the
+    # beat's request asked for a sync while the run ran, so one more (cheap) run followed.
+    rest = set(Webinar.objects.filter(pk__in=set(webinar_pks) - set(done)).values_list("webinar_id", flat=True))
+    assert set(pulled[: len(rest)]) == rest
+    assert set(SyncRunPart.objects.filter(sync_run=run, webinar__isnull=False).values_list("attempts", flat=True)) == {1}
+    assert SyncRun.objects.filter(portal=portal).count() == 2
+    assert not SyncRun.objects.filter(portal=portal, status=SyncRunStatus.FAILED).exists()
+    assert _hubspot(sandbox) == reference_hubspot
+    assert SyncLease.objects.get(portal=portal).owner == ""

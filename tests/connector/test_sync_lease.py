@@ -245,7 +245,7 @@ def test_b2_replaced_worker_cannot_fail_the_run_that_took_over(portal):
     SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
     SyncLease.objects.filter(portal=portal).update(expires_at=stale)
     new = pipeline_service.run_claim(run=run, attempt=pipeline_service.Attempt(task_id="redelivered", retries=0))
-    assert new.owner != old.owner and "taken over" in new.error
+    assert new.owner != old.owner
     pipeline_service.run_fail(run=old, error="SyncLeaseLost: another worker took over")
     new.refresh_from_db()
     assert new.status == SyncRunStatus.RUNNING

@@ -91,7 +91,7 @@ def test_b2_run_of_a_dead_worker_is_taken_over_and_finishes(sandbox, fanout_work
     _settled(portal, fanout_worker)
     run.refresh_from_db()
     assert run.status == SyncRunStatus.SUCCEEDED
-    assert run.owner != dead_owner and "taken over" in run.error
+    assert run.owner != dead_owner and not run.error  # continued, and a success shows no error
     assert run.report["people"]["contacts_created"] == 8
     assert SyncLease.objects.get(portal=portal).owner == ""
 
@@ -99,8 +99,9 @@ def test_b2_run_of_a_dead_worker_is_taken_over_and_finishes(sandbox, fanout_work
 def test_b2_worker_killed_mid_sync_next_request_takes_over_and_finishes(sandbox, transactional_db):
     """Chaos: a prefork worker SIGKILLed with its children mid-sync (its messages stay
     unacknowledged for the broker's hour). Its run goes stale within RUN_STALE_AFTER (the
-    heartbeat stops with it), the next request (as beat makes) closes it and queues a new
-    run, which ends in the in-process sync's HubSpot state; nothing is left running."""
+    heartbeat stops with it), the next request (as beat makes) hands it to a worker again,
+    which takes it over and continues it: the same run succeeds, in the in-process sync's
+    HubSpot state; no run FAILED, nothing is left running."""
     import os
     import signal
 
@@ -132,7 +133,8 @@ def test_b2_worker_killed_mid_sync_next_request_takes_over_and_finishes(sandbox,
         # Beat, every 5 s, until a run after the killed one has succeeded; then let it settle.
         deadline = time.monotonic() + RUN_STALE_AFTER.total_seconds() + 120
         while time.monotonic() < deadline:
-            if SyncRun.objects.filter(portal=portal, pk__gt=killed.pk, status=SyncRunStatus.SUCCEEDED).exists():
+            killed.refresh_from_db()
+            if killed.status == SyncRunStatus.SUCCEEDED:
                 break
             sync_request(portal=portal, source="beat")
             assert worker.poll() is None, "the worker died"
@@ -140,9 +142,9 @@ def test_b2_worker_killed_mid_sync_next_request_takes_over_and_finishes(sandbox,
         _settled(portal, worker, seconds=60)
     took = time.monotonic() - started
     killed.refresh_from_db()
-    assert killed.status == SyncRunStatus.FAILED and killed.error_code == "lease_lost", killed.error
+    assert killed.status == SyncRunStatus.SUCCEEDED and not killed.error, killed.error
     assert not SyncRun.objects.filter(portal=portal, status__in=[SyncRunStatus.QUEUED, SyncRunStatus.RUNNING]).exists()
-    assert SyncRun.objects.filter(portal=portal, status=SyncRunStatus.FAILED).count() == 1
+    assert not SyncRun.objects.filter(portal=portal, status=SyncRunStatus.FAILED).exists()
     assert _hubspot(sandbox) == reference
     assert took < RUN_STALE_AFTER.total_seconds() + 60  # not the old 5 to 35 minutes
     assert SyncLease.objects.get(portal=portal).owner == ""

@@ -1,5 +1,5 @@
 """Asking for a sync (B2): requests merge into the portal's queued or running run, a dead
-worker's run is closed and replaced, people are marked changed."""
+worker's run is handed to a worker again (taken over, not replaced), people are marked changed."""
 
 from __future__ import annotations
 
@@ -58,17 +58,26 @@ def test_b2_request_while_running_sets_the_again_flag(portal, enqueued):
     assert SyncRun.objects.filter(portal=portal).count() == 1
 
 
-def test_b2_abandoned_run_is_closed_and_replaced(portal, enqueued):
+def test_b2_abandoned_run_is_handed_on_not_replaced(portal, enqueued, django_capture_on_commit_callbacks):
     stale = timezone.now() - RUN_STALE_AFTER - timedelta(seconds=5)
     dead = SyncRun.objects.create(
-        portal=portal, status=SyncRunStatus.RUNNING, started_at=stale, heartbeat_at=stale, full=True
+        portal=portal, status=SyncRunStatus.RUNNING, started_at=stale, heartbeat_at=stale, phase="finish",
+        owner="host:1:task#0",
     )
-    run = sync_request(portal=portal, source="beat")
-    assert run.pk != dead.pk and run.status == SyncRunStatus.QUEUED
-    assert run.full  # what the dead run was asked to do is carried over
+    with django_capture_on_commit_callbacks(execute=True):
+        run = sync_request(portal=portal, source="beat", full=True)
+    assert run.pk == dead.pk  # the same run goes on: no FAILED run, no second run
+    assert enqueued == [dead.pk]  # handed to a worker again, which takes it over
     dead.refresh_from_db()
-    assert dead.status == SyncRunStatus.FAILED and dead.error.startswith("abandoned")
-    assert dead.finished_at is not None
+    assert dead.status == SyncRunStatus.RUNNING and dead.phase == "finish" and not dead.error
+    assert dead.requested_again and dead.again_full  # what was asked runs after it
+    assert SyncRun.objects.filter(portal=portal).count() == 1
+
+    # A live run (fresh heartbeat) is not handed out again.
+    SyncRun.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_request(portal=portal, source="beat")
+    assert enqueued == [dead.pk]
 
 
 def test_b2_people_mark_dirty(portal):
