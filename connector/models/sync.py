@@ -257,6 +257,13 @@ class SyncRun(models.Model):
     requested_again = models.BooleanField(default=False)
     again_full = models.BooleanField(default=False)
     again_webinar_ids = models.JSONField(null=True, blank=True)
+    # B2: the push has handled every person (PersonStats pk) up to here: a run continued
+    # after its worker died goes on after it instead of reading everyone again.
+    push_after_pk = models.BigIntegerField(default=0)
+    # B2: when the finish stage first took its change scope; a continued run keeps it, so
+    # changes marked after it stay marked for the next run.
+    scope_snapshot_at = models.DateTimeField(null=True, blank=True)
+    scope_rules_fingerprint = models.CharField(max_length=64, blank=True)  # the settings of that scope
 
     class Meta:
         indexes = [

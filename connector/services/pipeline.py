@@ -501,10 +501,20 @@ def rules_fingerprint(rules: SyncRules) -> str:
 
 def change_scope(*, run: SyncRun, rules: SyncRules) -> ChangeScope:
     """B2: a full run, the first run, or a settings change recomputes and pushes everyone;
-    otherwise only the people marked changed (and those the workflow action registered)."""
+    otherwise only the people marked changed (and those the workflow action registered).
+    A run whose finish stage runs again (taken over, retried) keeps the scope it first
+    took (the same snapshot: later changes stay marked for the next run) and its push cursor."""
     state, _ = PortalSyncState.objects.get_or_create(portal=run.portal)
-    snapshot = timezone.now()
     fingerprint = rules_fingerprint(rules)
+    snapshot = run.scope_snapshot_at
+    if snapshot is None or run.scope_rules_fingerprint != fingerprint:
+        # The first finish of this run, or the settings changed since it began: a new scope,
+        # and its push starts from the first person.
+        snapshot = run.scope_snapshot_at = timezone.now()
+        run.scope_rules_fingerprint, run.push_after_pk = fingerprint, 0
+        SyncRun.objects.filter(pk=run.pk).update(
+            scope_snapshot_at=snapshot, scope_rules_fingerprint=fingerprint, push_after_pk=0
+        )
     recheck = run.full or state.checked_at is None
     if run.full or state.computed_at is None or state.rules_fingerprint != fingerprint:
         return ChangeScope(emails=None, recheck=recheck, snapshot=snapshot, rules_fingerprint=fingerprint)

@@ -153,6 +153,7 @@ class _PortalPush:
         self.schema = HubSpotSchema()
         self.account_users: frozenset[str] = frozenset()
         self.archived_buffer: list[PersonStats] = []
+        self._cursor = 0  # B2: the run's push_after_pk as last stored
         # B6: registrants' answers to the mapped contact properties (inactive when off).
         self.answers = AnswerWriter.for_portal(portal=ctx.portal)
         ctx.on_linked = self._linked
@@ -165,8 +166,9 @@ class _PortalPush:
         if self.emails is not None:
             people = people.filter(email__in=self.emails)  # B2: only who changed
         total = people.count()
-        done = 0
-        last_pk = 0
+        # B2: a run continued after its worker died starts after the people it had handled.
+        last_pk = self._cursor = self.ctx.run.push_after_pk if self.ctx.run is not None else 0
+        done = people.filter(pk__lte=last_pk).count() if last_pk else 0
         self._report_progress(done, total)
         while True:
             chunk = list(people.filter(pk__gt=last_pk).order_by("pk")[:CHUNK])
@@ -176,11 +178,22 @@ class _PortalPush:
             self._chunk_resolve(chunk)
             self._archived_flush(force=False)
             self._contacts_flush(full_only=True)
+            self._cursor_save(last_pk)
             done += len(chunk)
             self._report_progress(done, total)
         self._archived_flush(force=True)
         self._contacts_flush(full_only=False)
         self._events_flush()
+
+    def _cursor_save(self, last_pk: int) -> None:
+        """Everyone up to here has their link and their outbox rows stored, except the people
+        still waiting for the archived look-up (in memory): the cursor stops before them."""
+        if self.ctx.run is None:
+            return
+        cursor = min(s.pk for s in self.archived_buffer) - 1 if self.archived_buffer else last_pk
+        if cursor > self._cursor:
+            self._cursor = cursor
+            SyncRun.objects.filter(pk=self.ctx.run.pk).update(push_after_pk=cursor)
 
     def _schema_and_users(self) -> None:
         """The property group, properties and templates (created when missing) and the

@@ -211,3 +211,62 @@ def test_b2_abandoned_run_is_taken_over_and_continued(sandbox, django_capture_on
     assert not SyncRun.objects.filter(portal=portal, status=SyncRunStatus.FAILED).exists()
     assert _hubspot(sandbox) == reference_hubspot
     assert SyncLease.objects.get(portal=portal).owner == ""
+
+
+class _Killed(BaseException):
+    """The worker dies here (as a SIGKILL would stop it)."""
+
+
+def test_b2_continued_push_does_not_read_again_the_chunks_it_pushed(sandbox, monkeypatch, django_capture_on_commit_callbacks):
+    """A first sync of ~350 people (4 push chunks) whose worker dies before the third chunk:
+    the run taken over goes on after the people it had handled (its push cursor) — two batch
+    reads by email, not four — and ends in the one-piece sync's HubSpot state."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connector.services import push as push_service
+    from connector.services.sync_requests import RUN_STALE_AFTER, sync_request
+    from tests.connector.issue5_scenarios import connect, sync
+    from tests.connector.test_sync_changes import scenario
+
+    data = scenario(people=350)
+    portal = connect(sandbox, data)
+    sync(portal)
+    reference = _hubspot(sandbox)
+    portal.delete()
+    sandbox.reset()
+
+    portal = connect(sandbox, data)
+    run = SyncRun.objects.create(portal=portal, trigger="manual")
+    real_resolve = push_service._PortalPush._chunk_resolve
+    chunks: list[int] = []
+
+    def dying_resolve(self, chunk):
+        chunks.append(len(chunk))
+        if len(chunks) == 3:
+            raise _Killed()
+        return real_resolve(self, chunk)
+
+    monkeypatch.setattr(push_service._PortalPush, "_chunk_resolve", dying_resolve)
+    with pytest.raises(_Killed):
+        pipeline.pipeline_run(run=run)
+    monkeypatch.setattr(push_service._PortalPush, "_chunk_resolve", real_resolve)
+    run.refresh_from_db()
+    assert run.push_after_pk > 0 and run.scope_snapshot_at is not None
+    # What a killed worker leaves: the run running, no heartbeat since, its lease expired.
+    stale = timezone.now() - RUN_STALE_AFTER - timedelta(seconds=5)
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=SyncRunStatus.RUNNING, finished_at=None, error="", error_code="", heartbeat_at=stale
+    )
+    SyncLease.objects.filter(portal=portal).update(owner=run.owner, expires_at=stale, sync_run=run)
+
+    sandbox.calls_clear()
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the takeover runs here
+        sync_request(portal=portal, source="manual")
+    run.refresh_from_db()
+    assert run.status == SyncRunStatus.SUCCEEDED, run.error
+    reads = sandbox.calls()["hubspot"]
+    assert reads.get("POST /crm/v3/objects/contacts/batch/read", 0) <= 2 * 2  # two chunks: by email + archived
+    assert _hubspot(sandbox) == reference
+    assert not SyncRun.objects.filter(portal=portal, status=SyncRunStatus.FAILED).exists()
