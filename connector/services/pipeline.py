@@ -119,8 +119,8 @@ def sync_lease_acquire(
     """Take the portal's lease, or raise SyncAlreadyRunning.
 
     One conditional UPDATE decides (atomic on PostgreSQL and SQLite alike): the lease is free,
-    expired (its worker died), already ours, or held by `replacing` (an earlier attempt of
-    the same task, which has ended). Taking an expired lease closes the run that
+    expired (its worker died), already ours, or held by `replacing` (an owner known to have
+    ended: an earlier attempt of the same task, or the dead worker of a run taken over). Taking an expired lease closes the run that
     held it as abandoned (B2: no run stays running with nobody on it).
     """
     try:
@@ -309,7 +309,9 @@ def run_claim(*, run: SyncRun, attempt: Attempt | None = None) -> SyncRun:
         taken_over = True
     owner = lease_owner_new(attempt)
     try:
-        sync_lease_acquire(portal=run.portal, owner=owner, run=run, replacing=run.owner if ours else "")
+        # The lease of the attempt this one follows, or of the dead worker taken over, is
+        # taken even before it expires.
+        sync_lease_acquire(portal=run.portal, owner=owner, run=run, replacing=run.owner if ours or taken_over else "")
     except SyncAlreadyRunning as exc:
         if exc.lease.sync_run_id == run.pk:
             # B2: two deliveries claimed the run at once; the other one won it.

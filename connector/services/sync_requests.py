@@ -17,6 +17,8 @@ The run is handed to workers through an injected enqueue (`sync_enqueue_set`, wi
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
@@ -76,11 +78,36 @@ def _portal_lock(portal: Portal) -> None:
 
 
 def run_is_abandoned(run: SyncRun, *, now: object = None) -> bool:
-    """A running run nobody works on: its heartbeat (or start) is older than RUN_STALE_AFTER."""
+    """A running run nobody works on: its heartbeat (or start) is older than RUN_STALE_AFTER,
+    or the process that owns it was on this host and is gone (a worker killed and restarted
+    on the same machine is taken over at once, without waiting for the heartbeat to age)."""
     if run.status != SyncRunStatus.RUNNING:
         return False
+    if run.owner and owner_process_gone(run.owner):
+        return True
     seen = run.heartbeat_at or run.started_at or run.created_at
     return seen is None or seen < timezone.now() - RUN_STALE_AFTER
+
+
+def owner_process_gone(owner: str) -> bool:
+    """The owner token (`host:pid:tag`, pipeline.lease_owner_new) names a process of this host
+    that no longer exists. False whenever that cannot be known for sure: another host, this
+    very process, a process we may not signal, a pid already reused (then the heartbeat's
+    age decides)."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid <= 1 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's) or cannot be asked
+    return False
 
 
 def run_abandon(*, run: SyncRun, reason: str) -> bool:

@@ -314,3 +314,26 @@ def _no_webinars(run):
     SyncRun.objects.filter(pk=run.pk).update(phase=pipeline_service.PHASE_WEBINARS)
     run.phase = pipeline_service.PHASE_WEBINARS
     return []
+
+
+def test_b2_run_of_a_dead_local_worker_is_taken_over_before_its_lease_expires(portal):
+    """Its owner process is gone from this host: the claim takes the run and its lease at
+    once (the lease has not expired yet), and continues the run from its phase."""
+    import socket
+    import subprocess
+
+    from connector.services.pipeline import Attempt, run_claim
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead_owner = f"{socket.gethostname()[:40]}:{gone.pid}:old-task#0"
+    run = SyncRun.objects.create(
+        portal=portal, status=SyncRunStatus.RUNNING, phase="finish", owner=dead_owner,
+        started_at=timezone.now(), heartbeat_at=timezone.now(),
+    )
+    SyncLease.objects.create(portal=portal, owner=dead_owner, sync_run=run,
+                             expires_at=timezone.now() + timedelta(seconds=15))
+    claimed = run_claim(run=run, attempt=Attempt(task_id="new-task", retries=0))
+    assert claimed.status == SyncRunStatus.RUNNING and claimed.phase == "finish"
+    assert claimed.owner != dead_owner and claimed.owner.endswith("new-task#0")
+    assert SyncLease.objects.get(portal=portal).owner == claimed.owner

@@ -101,3 +101,45 @@ def test_b2_again_flag_queues_one_follow_up_run(portal, enqueued, django_capture
     assert follow is not None and follow.pk != run.pk and follow.status == SyncRunStatus.QUEUED
     assert enqueued == [follow.pk]
     assert sync_request_again(run=run) is None  # once
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    done = subprocess.Popen(["true"])
+    done.wait()
+    return done.pid
+
+
+def test_b2_run_of_a_worker_gone_from_this_host_is_handed_on_at_once(portal, enqueued, django_capture_on_commit_callbacks):
+    """The owner token names a process of this host that no longer exists (a worker killed
+    and restarted on the same machine): the run is handed on without waiting for its
+    heartbeat to age. A live owner process, or another host's, is left alone."""
+    import os
+    import socket
+    import subprocess
+
+    from connector.services.sync_requests import owner_process_gone
+
+    host = socket.gethostname()[:40]
+    run = SyncRun.objects.create(
+        portal=portal, status=SyncRunStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
+        owner=f"{host}:{_dead_pid()}:task#0",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_request(portal=portal, source="beat").pk == run.pk
+    assert enqueued == [run.pk]
+
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        assert not owner_process_gone(f"{host}:{alive.pid}:task#0")
+        SyncRun.objects.filter(pk=run.pk).update(owner=f"{host}:{alive.pid}:task#0")
+        with django_capture_on_commit_callbacks(execute=True):
+            sync_request(portal=portal, source="beat")
+        assert enqueued == [run.pk]  # live: not handed out again
+    finally:
+        alive.kill()
+        alive.wait()
+    assert not owner_process_gone(f"another-host:{_dead_pid()}:task#0")
+    assert not owner_process_gone(f"{host}:{os.getpid()}:task#0")
+    assert not owner_process_gone("garbage")
