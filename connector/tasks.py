@@ -18,6 +18,7 @@ from typing import Any
 
 from celery import chord, shared_task
 from celery.contrib.django.task import DjangoTask
+from celery.signals import worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from kombu.exceptions import OperationalError as BrokerError
@@ -26,7 +27,7 @@ from connector.clients.errors import RateLimited, ServerError, TransportError, s
 from connector.models import ConnectionStatus, Portal, SyncRun
 from connector.services import pipeline
 from connector.services.pipeline import Attempt, RunBusy, SyncAlreadyRunning, pipeline_run
-from connector.services.sync_requests import sync_request
+from connector.services.sync_requests import runs_abandoned_hand_on, sync_request
 from connector.services.tokens import TokenRefreshRetryable
 
 logger = logging.getLogger("zoomsync.tasks")
@@ -74,6 +75,24 @@ class _SyncRunTask(DjangoTask):  # type: ignore[misc]
 
     def on_success(self, retval: Any, task_id: Any, args: Any, kwargs: Any) -> None:
         self._mark(args, kwargs, retrying=False)
+
+
+@worker_ready.connect
+def runs_abandoned_on_worker_start(**_: Any) -> None:
+    """A worker starting (perhaps restarted after a crash) hands on the runs whose worker died
+    (B2), instead of leaving them until the next request."""
+    try:
+        handed = runs_abandoned_hand_on()
+    except Exception:  # noqa: BLE001 - the database not up yet: the next request does it
+        logger.warning("could not look for abandoned sync runs at start", exc_info=True)
+        return
+    finally:
+        from django.db import connection
+
+        if not connection.in_atomic_block:
+            connection.close()  # the worker's main process keeps no connection of its own
+    if handed:
+        logger.warning("sync runs %s had lost their worker: handed to a worker again", handed)
 
 
 def _fanout_enabled() -> bool:

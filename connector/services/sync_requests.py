@@ -89,6 +89,19 @@ def run_is_abandoned(run: SyncRun, *, now: object = None) -> bool:
     return seen is None or seen < timezone.now() - RUN_STALE_AFTER
 
 
+def runs_abandoned_hand_on() -> list[int]:
+    """B2: every running run nobody works on any more is handed to a worker again (which takes
+    it over and continues it). A worker calls this as it starts: one restarted after a crash
+    on the same host picks its runs up at once instead of waiting for the next request.
+    Returns the runs handed on."""
+    handed = []
+    for run in SyncRun.objects.filter(status=SyncRunStatus.RUNNING).order_by("pk"):
+        if run_is_abandoned(run):
+            sync_enqueue(run)
+            handed.append(run.pk)
+    return handed
+
+
 def owner_process_gone(owner: str) -> bool:
     """The owner token (`host:pid:tag`, pipeline.lease_owner_new) names a process of this host
     that no longer exists. False whenever that cannot be known for sure: another host, this

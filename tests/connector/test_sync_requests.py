@@ -143,3 +143,17 @@ def test_b2_run_of_a_worker_gone_from_this_host_is_handed_on_at_once(portal, enq
     assert not owner_process_gone(f"another-host:{_dead_pid()}:task#0")
     assert not owner_process_gone(f"{host}:{os.getpid()}:task#0")
     assert not owner_process_gone("garbage")
+
+
+def test_b2_a_starting_worker_hands_on_the_runs_whose_worker_died(portal, enqueued, django_capture_on_commit_callbacks):
+    """`worker_ready`: the runs nobody works on (stale heartbeat) are handed to a worker again;
+    a live run and a finished one are not."""
+    from connector.tasks import runs_abandoned_on_worker_start
+
+    stale = timezone.now() - RUN_STALE_AFTER - timedelta(seconds=5)
+    dead = SyncRun.objects.create(portal=portal, status=SyncRunStatus.RUNNING, heartbeat_at=stale, owner="h:2:t#0")
+    SyncRun.objects.create(portal=portal, status=SyncRunStatus.RUNNING, heartbeat_at=timezone.now(), owner="h:3:t#0")
+    SyncRun.objects.create(portal=portal, status=SyncRunStatus.SUCCEEDED, heartbeat_at=stale)
+    with django_capture_on_commit_callbacks(execute=True):
+        runs_abandoned_on_worker_start()
+    assert enqueued == [dead.pk]
