@@ -37,6 +37,8 @@ from connector.models import (
     RegistrantCount,
     Session,
     SkipReason,
+    WebhookEvent,
+    WebhookProvider,
     Webinar,
     ZoomAccount,
     ZoomUser,
@@ -449,7 +451,12 @@ class AccountPull:
         call of page size 1 each) is not the one stored after the last whole listing, or has
         none stored. None of them when Zoom no longer knows the webinar (kept as it is, as the
         listing would)."""
-        stored = dict(RegistrantCount.objects.filter(webinar=webinar).values_list("status", "total"))
+        counts = list(RegistrantCount.objects.filter(webinar=webinar).values_list("status", "total", "counted_at"))
+        if counts and self._registration_webhook_since(webinar, min(at for _, _, at in counts)):
+            # B2: Zoom told of a registration change since the counts were taken; the counts
+            # may hold (a cancellation and a new registration): every status is listed.
+            return REGISTRANT_STATUSES
+        stored = {status: total for status, total, _ in counts}
         changed: list[str] = []
         for n, status in enumerate(REGISTRANT_STATUSES):
             try:
@@ -470,6 +477,17 @@ class AccountPull:
             if total is None or stored.get(status) != total:
                 changed.append(status)
         return tuple(changed)
+
+    def _registration_webhook_since(self, webinar: Webinar, since: dt.datetime) -> bool:
+        """Whether the inbox received a registration event of this webinar since `since`."""
+        return WebhookEvent.objects.filter(
+            portal=self.account.portal,
+            provider=WebhookProvider.ZOOM,
+            zoom_account=self.account,
+            subject=webinar.webinar_id,
+            event_type__startswith="webinar.registration_",
+            received_at__gte=since,
+        ).exists()
 
     def _registrant_listing_take(
         self, webinar: Webinar, listing: _RegistrantListing, kind: str, status: str, page: list[dict[str, Any]]

@@ -13,7 +13,15 @@ import pytest
 
 from connector.clients.errors import BadRequest
 from connector.clients.zoom import ZoomClient
-from connector.models import Registrant, RegistrantCount, SyncRun, Webinar
+from connector.models import (
+    Registrant,
+    RegistrantCount,
+    SyncRun,
+    WebhookEvent,
+    WebhookProvider,
+    WebhookStatus,
+    Webinar,
+)
 from connector.services.pipeline import portal_sync
 from tests.connector.issue5_scenarios import (
     NOW,
@@ -155,6 +163,35 @@ def test_b2_same_count_swap_is_caught_by_the_full_sync(sandbox, listings):
     state = sandbox.state()
     assert contact_props(state, "swap@example.net")["zoomsync_registration_count"] == "1"
     assert contact_props(state, "person1@example.com")["zoomsync_registration_count"] == "0"
+
+
+def test_b2_a_registration_webhook_makes_the_webinar_listed_whole(sandbox, listings):
+    """The same swap, told by Zoom's webhooks: a registration event of the webinar received
+    since its counts were taken lists every status of it (no count asked), once."""
+    data = scenario()
+    portal = connect(sandbox, data)
+    sync(portal)
+    set_status(data, A, "r_p1", "cancelled")
+    webinar_of(data, A)["registrants"].append(
+        registrant("r_swap", "swap@example.net", created=HELD - dt.timedelta(days=1), webinar_id=A)
+    )
+    sandbox.load_zoom(data)
+    account = Webinar.objects.get(webinar_id=str(A)).account
+    WebhookEvent.objects.create(
+        provider=WebhookProvider.ZOOM, portal=portal, zoom_account=account, event_type="webinar.registration_created",
+        dedupe_key="test-swap", subject=str(A), raw_body="{}", status=WebhookStatus.PROCESSED,
+    )
+    listings.clear()
+    sandbox.calls_clear()
+    report = sync(portal)
+    assert report["errors"] == []
+    assert sorted(listings) == [(str(A), "approved"), (str(A), "denied"), (str(A), "pending")]
+    # A's statuses were not counted first; B's were (unchanged: not listed).
+    assert sandbox.calls()["zoom"][REGISTRANTS] == 3 + 1 + 1 + 3  # A: 3 + 1 + 1 pages; B: 3 counts
+    assert statuses(A)["r_p1"] == "cancelled" and statuses(A)["r_swap"] == "approved"
+    listings.clear()
+    sync(portal)
+    assert listings == []  # the counts taken after the event: back to counting
 
 
 def test_b2_status_move_lists_both_statuses_and_cancels_no_one(sandbox, listings):
