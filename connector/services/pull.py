@@ -448,8 +448,8 @@ class AccountPull:
 
     def registrant_statuses_changed(self, webinar: Webinar) -> tuple[str, ...]:
         """B2: the statuses to list, those whose registrant count (Zoom's `total_records`, one
-        call of page size 1 each) is not the one stored after the last whole listing, or has
-        none stored. None of them when Zoom no longer knows the webinar (kept as it is, as the
+        call of page size 1 each) is not the one stored after the last whole listing, and
+        those with none stored (listed without asking). None of them when Zoom no longer knows the webinar (kept as it is, as the
         listing would)."""
         counts = list(RegistrantCount.objects.filter(webinar=webinar).values_list("status", "total", "counted_at"))
         if counts and self._registration_webhook_since(webinar, min(at for _, _, at in counts)):
@@ -459,6 +459,9 @@ class AccountPull:
         stored = {status: total for status, total, _ in counts}
         changed: list[str] = []
         for n, status in enumerate(REGISTRANT_STATUSES):
+            if status not in stored:
+                changed.append(status)  # no count to compare with: listed without asking
+                continue
             try:
                 total = self.client.registrants_total(webinar.webinar_id, status=status)
             except NotFound:

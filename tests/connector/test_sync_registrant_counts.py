@@ -258,9 +258,13 @@ def test_b2_no_registration_counts_as_none_with_one_call():
         report=SyncReport(portal=portal, run=None),
         client=NoRegistration(),  # type: ignore[arg-type]
     )
-    assert puller.registrant_statuses_changed(webinar) == ("approved", "pending", "denied")  # none stored
-    assert NoRegistration.calls == 1
+    # None stored: every status is listed, without asking.
+    assert puller.registrant_statuses_changed(webinar) == ("approved", "pending", "denied")
+    assert NoRegistration.calls == 0
     for status in ("approved", "pending", "denied"):
         RegistrantCount.objects.create(webinar=webinar, status=status, total=0, counted_at=NOW)
     assert puller.registrant_statuses_changed(webinar) == ()
+    assert NoRegistration.calls == 1
+    RegistrantCount.objects.filter(webinar=webinar, status="approved").update(total=4)
+    assert puller.registrant_statuses_changed(webinar) == ("approved",)  # 4 → 0: listed
     assert NoRegistration.calls == 2
