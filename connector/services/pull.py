@@ -430,7 +430,7 @@ class AccountPull:
             # moved to a status whose count did not change. Those are listed before deciding.
             for kind, status, page in self.registrants_fetch(webinar, skipped):
                 self._registrant_listing_take(webinar, listing, kind, status, page)
-        self._registrant_counts_store(webinar, listing)
+        self._registrant_counts_store(webinar, listing, listed_from=seen_from)
         if not listing.gone and set(REGISTRANT_STATUSES) <= listing.whole:
             # R18: a registrant Zoom no longer lists under any status was cancelled or deleted.
             gone = Registrant.objects.filter(webinar=webinar, last_seen_at__lt=seen_from).exclude(status="cancelled")
@@ -449,8 +449,8 @@ class AccountPull:
     def registrant_statuses_changed(self, webinar: Webinar) -> tuple[str, ...]:
         """B2: the statuses to list, those whose registrant count (Zoom's `total_records`, one
         call of page size 1 each) is not the one stored after the last whole listing, and
-        those with none stored (listed without asking). None of them when Zoom no longer knows the webinar (kept as it is, as the
-        listing would)."""
+        those with none stored (listed without asking). None of them when Zoom no longer
+        knows the webinar (kept as it is, as the listing would)."""
         counts = list(RegistrantCount.objects.filter(webinar=webinar).values_list("status", "total", "counted_at"))
         if counts and self._registration_webhook_since(webinar, min(at for _, _, at in counts)):
             # B2: Zoom told of a registration change since the counts were taken; the counts
@@ -510,14 +510,17 @@ class AccountPull:
         listed since `seen_from`."""
         return Registrant.objects.filter(webinar=webinar, status__in=statuses, last_seen_at__lt=seen_from).exists()
 
-    def _registrant_counts_store(self, webinar: Webinar, listing: _RegistrantListing) -> None:
-        """B2: the count of each status listed whole: the registrants Zoom listed under it."""
+    def _registrant_counts_store(self, webinar: Webinar, listing: _RegistrantListing, *, listed_from: dt.datetime) -> None:
+        """B2: the count of each status listed whole: the registrants Zoom listed under it,
+        counted as of when the listing began (a registration event received while it ran
+        makes the next sync list the webinar whole)."""
         if not listing.whole:
             return
-        now = timezone.now()
         RegistrantCount.objects.bulk_create(
             [
-                RegistrantCount(webinar=webinar, status=status, total=len(listing.ids.get(status, ())), counted_at=now)
+                RegistrantCount(
+                    webinar=webinar, status=status, total=len(listing.ids.get(status, ())), counted_at=listed_from
+                )
                 for status in sorted(listing.whole)
             ],
             update_conflicts=True,
