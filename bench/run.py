@@ -287,6 +287,7 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
             "hubspot_writes": writes2,
             "hubspot_calls": sum(second_calls["hubspot"].values()),
             "zoom_calls": sum(second_calls["zoom"].values()),
+            "zoom_by_endpoint": second_calls["zoom"],
             "created": report2["people"]["contacts_created"],
             "updated": report2["people"]["contacts_updated"],
             "events": report2["events"],
@@ -296,6 +297,7 @@ def bench_once(*, scale: int, postgres: bool = False) -> dict[str, Any]:
             "hubspot_calls": sum(third_calls["hubspot"].values()),
             "hubspot_by_endpoint": third_calls["hubspot"],
             "zoom_calls": sum(third_calls["zoom"].values()),
+            "zoom_by_endpoint": third_calls["zoom"],
             "created": report3["people"]["contacts_created"],
             "updated": report3["people"]["contacts_updated"],
             "events": report3["events"],
@@ -329,9 +331,10 @@ def summary(result: dict[str, Any]) -> str:
         f"created {result['second_sync']['created']}, updated {result['second_sync']['updated']}, "
         f"events {result['second_sync']['events']}",
         f"Unchanged     HubSpot calls {result['second_sync']['hubspot_calls']}, "
-        f"Zoom calls {result['second_sync']['zoom_calls']}",
+        f"Zoom calls {result['second_sync']['zoom_calls']} {result['second_sync']['zoom_by_endpoint']}",
         f"10 changed    {result['change_of_10']['wall_s']} s, HubSpot calls {result['change_of_10']['hubspot_calls']} "
-        f"{result['change_of_10']['hubspot_by_endpoint']}, Zoom calls {result['change_of_10']['zoom_calls']}, "
+        f"{result['change_of_10']['hubspot_by_endpoint']}, Zoom calls {result['change_of_10']['zoom_calls']} "
+        f"{result['change_of_10']['zoom_by_endpoint']}, "
         f"created {result['change_of_10']['created']}, events {result['change_of_10']['events']}",
         f"Report        {json.dumps(result['report'])}",
     ]

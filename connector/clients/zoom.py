@@ -143,6 +143,19 @@ class ZoomClient(BaseClient):
             params={"status": status, "occurrence_id": occurrence_id, "page_size": page_size},
         )
 
+    def registrants_total(self, webinar_id: str | int, *, status: str = "approved") -> int | None:
+        """How many registrants of one status Zoom lists (`total_records` of a page of one);
+        None when the answer carries no count."""
+        body = self.request_json(
+            "GET",
+            "/webinars/{webinarId}/registrants",
+            path_params={"webinarId": zoom_id_path_value(webinar_id)},
+            params={"status": status, "page_size": 1},
+            limit_label=MEDIUM,
+        )
+        total = (body or {}).get("total_records")
+        return total if isinstance(total, int) and not isinstance(total, bool) and total >= 0 else None
+
     def registrant_add(
         self,
         webinar_id: str | int,

@@ -1,6 +1,6 @@
 """What the sync pulls from Zoom, computes, and pushes to HubSpot (through an outbox).
 
-Pull: ZoomUser, Webinar, Registrant, Session (one held instance), ParticipantRow, Recording.
+Pull: ZoomUser, Webinar, Registrant, RegistrantCount, Session (one held instance), ParticipantRow, Recording.
 Compute: PersonStats (the four values of INTERFACES.md §5, per portal and person).
 Push: ContactLink (what we know of a person's HubSpot contact), OutboxItem (every intended
 HubSpot write, sent in batches and marked sent), SyncRun + SkipRecord (the report and
@@ -102,6 +102,23 @@ class Registrant(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["webinar", "registrant_id"], name="uniq_registrant")]
+
+
+class RegistrantCount(models.Model):
+    """B2: how many registrants of one status the last complete listing of a webinar held.
+
+    A scheduled sync asks Zoom for that status's `total_records` (one call of page size 1)
+    and lists the status only when the count differs or is unknown (no row). Written only
+    after a listing read the status whole; dropped when the webinar's verdict or what the
+    contacts show of it changes (its registrants are listed again)."""
+
+    webinar = models.ForeignKey(Webinar, on_delete=models.CASCADE, related_name="registrant_counts")
+    status = models.CharField(max_length=20)  # approved | pending | denied
+    total = models.IntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["webinar", "status"], name="uniq_registrant_count")]
 
 
 class Session(models.Model):

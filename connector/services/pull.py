@@ -8,7 +8,9 @@ excluded), R8/R10 (the webinar's switch). Only passing webinars have their regis
 written in bulk, so memory stays flat at 100,000 registrants.
 
 Incremental: a finished session whose participants were fully pulled is not pulled again
-(unless `full`); an expired webinar whose sessions are all complete is not pulled again.
+(unless `full`); an expired webinar whose sessions are all complete is not pulled again; a
+registrant status whose count Zoom gives is the one the last whole listing held is not listed
+again (unless `full`: see `AccountPull.webinar_pull` and docs/sync.md for what that misses).
 """
 
 from __future__ import annotations
@@ -32,8 +34,11 @@ from connector.clients.errors import ApiError, BadRequest, Forbidden, NotFound
 from connector.models import (
     ParticipantRow,
     Registrant,
+    RegistrantCount,
     Session,
     SkipReason,
+    WebhookEvent,
+    WebhookProvider,
     Webinar,
     ZoomAccount,
     ZoomUser,
@@ -60,6 +65,10 @@ T = TypeVar("T")
 # "cancelled" after a complete pull of the webinar.
 REGISTRANT_STATUSES = ("approved", "pending", "denied")
 WRITE_PAGE = 300  # Zoom's page size: one bulk write per page read
+# What Zoom answers (400) for the registrants of a webinar without registration: the listing is
+# whole and empty. 3000 stands for the whole webinar (every status), 300 for the one asked.
+NO_REGISTRATION_CODES = frozenset({3000, 300})
+WEBINAR_NO_REGISTRATION_CODE = 3000
 # Zoom needs a while after a session ends to finish its participant report ("duration 0 if
 # called too early"): a session is only marked complete once it ended this long ago.
 SETTLE = dt.timedelta(minutes=getattr(settings, "ZOOMSYNC_PARTICIPANTS_SETTLE_MINUTES", 10))
@@ -112,6 +121,16 @@ def _int(value: Any) -> int | None:
 
 def _noop() -> None:
     return None
+
+
+class _RegistrantListing:
+    """What one pull listed of a webinar's registrants: the ids per status, the statuses read
+    whole, and whether Zoom no longer knows the webinar."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, set[str]] = {}
+        self.whole: set[str] = set()
+        self.gone = False
 
 
 class _Background(Generic[T]):
@@ -326,6 +345,8 @@ class AccountPull:
             and any(getattr(r, f) != getattr(known[r.webinar_id], f) for f in WEBINAR_SEEN_FIELDS)
         ]
         webinar_people_mark_dirty(portal=self.account.portal, webinar_pks=changed)
+        # B2: such a webinar's registrants are listed whole again (not trusted to their counts).
+        RegistrantCount.objects.filter(webinar_id__in=changed).delete()
 
     def _webinar_row(self, item: dict[str, Any], user: dict[str, Any], events: dict[str, str]) -> Webinar:
         webinar_id = str(item["id"])
@@ -364,8 +385,10 @@ class AccountPull:
             if (verdict, zoom_event_id) != (webinar.skip_reason, webinar.zoom_event_id):
                 with transaction.atomic():
                     Webinar.objects.filter(pk=webinar.pk).update(skip_reason=verdict, zoom_event_id=zoom_event_id)
-                    # B2: a verdict that changed changes all its people.
+                    # B2: a verdict that changed changes all its people, and its registrants are
+                    # listed whole again.
                     webinar_people_mark_dirty(portal=self.account.portal, webinar_pks=[webinar.pk])
+                    RegistrantCount.objects.filter(webinar_id=webinar.pk).delete()
 
     # --- per passing webinar -----------------------------------------------------------
 
@@ -373,20 +396,25 @@ class AccountPull:
         """Registrants and sessions of one webinar. Zoom limits each rate-limit label on its
         own (registrants MEDIUM, participant reports HEAVY), so the registrant listing runs
         in a worker thread while this thread pulls the participants; every page is written
-        here, by this thread alone."""
+        here, by this thread alone.
+
+        B2: a scheduled sync first asks Zoom how many registrants each status holds and lists
+        only the statuses whose count differs from the one the last whole listing stored;
+        `full` lists every status. R18 (a registrant no longer listed under any status was
+        cancelled) is decided only after every status was listed whole in this pull: when a
+        listed status misses someone it held before, the statuses skipped as unchanged are
+        listed too (that person may have moved there)."""
         if not listed and not self.full and not self._expired_webinar_has_more(webinar):
             return
         seen_from = timezone.now()
-        complete = True
-        background = _Background(lambda: self.registrants_fetch(webinar))
+        statuses = REGISTRANT_STATUSES if self.full else self.registrant_statuses_changed(webinar)
+        listing = _RegistrantListing()
+        background = _Background(lambda: self.registrants_fetch(webinar, statuses)) if statuses else None
 
         def drain(block: bool = False) -> None:
-            nonlocal complete
-            for kind, status, page in background.drain(block=block):
-                if kind == "page":
-                    self._registrants_write(webinar, page, status)
-                else:  # "gone" or "incomplete": not every registrant was listed
-                    complete = False
+            if background is not None:
+                for kind, status, page in background.drain(block=block):
+                    self._registrant_listing_take(webinar, listing, kind, status, page)
 
         try:
             self.between_pages = drain
@@ -394,8 +422,16 @@ class AccountPull:
             drain(block=True)
         finally:
             self.between_pages = _noop
-            background.close()
-        if complete:
+            if background is not None:
+                background.close()
+        skipped = tuple(s for s in REGISTRANT_STATUSES if s not in statuses)
+        if skipped and not listing.gone and self._registrants_missing(webinar, listing.whole, seen_from):
+            # B2, R18: someone a listed status held is not listed there any more: cancelled, or
+            # moved to a status whose count did not change. Those are listed before deciding.
+            for kind, status, page in self.registrants_fetch(webinar, skipped):
+                self._registrant_listing_take(webinar, listing, kind, status, page)
+        self._registrant_counts_store(webinar, listing, listed_from=seen_from)
+        if not listing.gone and set(REGISTRANT_STATUSES) <= listing.whole:
             # R18: a registrant Zoom no longer lists under any status was cancelled or deleted.
             gone = Registrant.objects.filter(webinar=webinar, last_seen_at__lt=seen_from).exclude(status="cancelled")
             with transaction.atomic():
@@ -408,11 +444,97 @@ class AccountPull:
         sessions = webinar.sessions.all()
         return not sessions.exists() or sessions.filter(participants_complete=False).exists()
 
-    def registrants_fetch(self, webinar: Webinar) -> Iterator[tuple[str, str, list[dict[str, Any]]]]:
-        """Pages of registrants of every listable status (HTTP only: runs in a worker thread).
-        Yields ("page", status, page), or ("gone"|"incomplete", status, []) when a listing
-        could not be read whole."""
-        for status in REGISTRANT_STATUSES:
+    # --- B2: registrant counts --------------------------------------------------------
+
+    def registrant_statuses_changed(self, webinar: Webinar) -> tuple[str, ...]:
+        """B2: the statuses to list, those whose registrant count (Zoom's `total_records`, one
+        call of page size 1 each) is not the one stored after the last whole listing, and
+        those with none stored (listed without asking). None of them when Zoom no longer
+        knows the webinar (kept as it is, as the listing would)."""
+        counts = list(RegistrantCount.objects.filter(webinar=webinar).values_list("status", "total", "counted_at"))
+        if counts and self._registration_webhook_since(webinar, min(at for _, _, at in counts)):
+            # B2: Zoom told of a registration change since the counts were taken; the counts
+            # may hold (a cancellation and a new registration): every status is listed.
+            return REGISTRANT_STATUSES
+        stored = {status: total for status, total, _ in counts}
+        changed: list[str] = []
+        for n, status in enumerate(REGISTRANT_STATUSES):
+            if status not in stored:
+                changed.append(status)  # no count to compare with: listed without asking
+                continue
+            try:
+                total = self.client.registrants_total(webinar.webinar_id, status=status)
+            except NotFound:
+                return ()
+            except BadRequest as exc:
+                if exc.code not in NO_REGISTRATION_CODES:
+                    logger.info("registrants of %s (%s) not counted: %s", webinar.webinar_id, status, exc)
+                    changed.append(status)
+                    continue
+                # No registration: none to list. 3000 says so of the webinar, every status.
+                rest = REGISTRANT_STATUSES[n:] if exc.code == WEBINAR_NO_REGISTRATION_CODE else (status,)
+                changed.extend(s for s in rest if stored.get(s) != 0)
+                if exc.code == WEBINAR_NO_REGISTRATION_CODE:
+                    break
+                continue
+            if total is None or stored.get(status) != total:
+                changed.append(status)
+        return tuple(changed)
+
+    def _registration_webhook_since(self, webinar: Webinar, since: dt.datetime) -> bool:
+        """Whether the inbox received a registration event of this webinar since `since`."""
+        return WebhookEvent.objects.filter(
+            portal=self.account.portal,
+            provider=WebhookProvider.ZOOM,
+            zoom_account=self.account,
+            subject=webinar.webinar_id,
+            event_type__startswith="webinar.registration_",
+            received_at__gte=since,
+        ).exists()
+
+    def _registrant_listing_take(
+        self, webinar: Webinar, listing: _RegistrantListing, kind: str, status: str, page: list[dict[str, Any]]
+    ) -> None:
+        if kind == "page":
+            listing.ids.setdefault(status, set()).update(str(item["id"])[:100] for item in page if item.get("id"))
+            self._registrants_write(webinar, page, status)
+        elif kind == "whole":
+            listing.whole.add(status)
+        elif kind == "gone":
+            listing.gone = True
+        # "incomplete": that status was not read whole (not in `whole`)
+
+    @staticmethod
+    def _registrants_missing(webinar: Webinar, statuses: set[str], seen_from: dt.datetime) -> bool:
+        """Whether a registrant last stored under one of `statuses` (listed whole) was not
+        listed since `seen_from`."""
+        return Registrant.objects.filter(webinar=webinar, status__in=statuses, last_seen_at__lt=seen_from).exists()
+
+    def _registrant_counts_store(self, webinar: Webinar, listing: _RegistrantListing, *, listed_from: dt.datetime) -> None:
+        """B2: the count of each status listed whole: the registrants Zoom listed under it,
+        counted as of when the listing began (a registration event received while it ran
+        makes the next sync list the webinar whole)."""
+        if not listing.whole:
+            return
+        RegistrantCount.objects.bulk_create(
+            [
+                RegistrantCount(
+                    webinar=webinar, status=status, total=len(listing.ids.get(status, ())), counted_at=listed_from
+                )
+                for status in sorted(listing.whole)
+            ],
+            update_conflicts=True,
+            unique_fields=["webinar", "status"],
+            update_fields=["total", "counted_at"],
+        )
+
+    def registrants_fetch(
+        self, webinar: Webinar, statuses: Iterable[str] = REGISTRANT_STATUSES
+    ) -> Iterator[tuple[str, str, list[dict[str, Any]]]]:
+        """Pages of registrants of the given statuses (HTTP only: runs in a worker thread).
+        Yields ("page", status, page) and ("whole", status, []) once a status was read whole,
+        or ("gone"|"incomplete", status, []) when a listing could not be read whole."""
+        for status in statuses:
             try:
                 for page in _chunks(self.client.registrants_iter(webinar.webinar_id, status=status), WRITE_PAGE):
                     yield "page", status, page
@@ -422,8 +544,10 @@ class AccountPull:
             except BadRequest as exc:
                 # 3000 "registration not required": nothing to list, the listing is whole.
                 logger.info("registrants of %s (%s) not listed: %s", webinar.webinar_id, status, exc)
-                if exc.code not in (3000, 300):
+                if exc.code not in NO_REGISTRATION_CODES:
                     yield "incomplete", status, []
+                    continue
+            yield "whole", status, []
 
     def _erased_dropped(self, rows: dict[str, tuple[Any, ...]], *, email_at: int) -> dict[str, tuple[Any, ...]]:
         """The rows less those of people erased on request (B3): Zoom still lists them, but
