@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connector', '0012_transcript_recording_wait'),
+        ('connector', '0013_sync_run_push_progress'),
     ]
 
     operations = [
