@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/webhooks.py [--registrations 1000] [--attendees 2000] [--json out.json]
 
-PostgreSQL (database zs_webhooks, recreated), Redis (db 4) and ONE Celery worker, as in
-production. It starts the sandbox (`sandbox serve`, rate limits on, HubSpot 110 requests / 10 s),
+PostgreSQL (database zs_webhooks, recreated; `BENCH_DATABASE` names another), Redis (db 4,
+flushed; `BENCH_REDIS_DB` another) and ONE Celery worker, as in production. It starts the
+sandbox (`sandbox serve`, rate limits on, HubSpot 110 requests / 10 s),
 the connector's web server (`runserver`, receiving the webhooks) and the worker; connects and
 syncs once; subscribes the sandbox's webhooks to the connector; then, at the sandbox's pace
 (one act after the other): N registrations of new people (`webinar.registration_created` each)
@@ -36,8 +37,10 @@ from typing import Any
 from common import free_port, wait_http
 
 REPO = Path(__file__).resolve().parent.parent
-DATABASE = "zs_webhooks"
-REDIS = "redis://127.0.0.1:6379/4"
+# BENCH_DATABASE / BENCH_REDIS_DB: so that it can run beside other benchmarks and test runs.
+DATABASE = os.environ.get("BENCH_DATABASE", "zs_webhooks")
+REDIS_DB = os.environ.get("BENCH_REDIS_DB", "4")
+REDIS = f"redis://127.0.0.1:6379/{REDIS_DB}"
 ZOOM_SECRET = "bench-zoom-secret"
 HUBSPOT_SECRET = "bench-hubspot-secret"
 
@@ -87,13 +90,14 @@ def _env(web_port: int) -> dict[str, str]:
 def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
     import requests
 
+    load_start = [round(x, 2) for x in os.getloadavg()]
     tmp = Path(tempfile.mkdtemp(prefix="zoomsync-bench-webhooks-"))
     now = dt.datetime.now(dt.UTC)
     scenario_path = tmp / "scenario.json"
     scenario_path.write_text(json.dumps(_scenario(now)))
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DATABASE}"], check=True)
-    subprocess.run(["redis-cli", "-n", "4", "flushdb"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=True, capture_output=True)
     sandbox_port, web_port = free_port(), free_port()
     sandbox_url, web_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
     env = _env(web_port)
@@ -213,6 +217,9 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
         total = sum(hubspot.values())
         statuses = WebhookEvent.objects.values_list("status", flat=True)
         return {
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                     text=True).stdout.strip(),
+            "load_average_start": load_start, "load_average_end": [round(x, 2) for x in os.getloadavg()],
             "registrations": registrations, "participants": attendees, "deliveries": len(answer_ms),
             "stream_sent_s": round(sent_s, 1), "all_processed_s": round(done_s, 1),
             "events_stored": WebhookEvent.objects.count(),
