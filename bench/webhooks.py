@@ -13,6 +13,8 @@ and a session of M participants (half of them those registrants, half walk-ins:
 and prints:
   * latency from a webhook's arrival to its HubSpot write (the end of the first refresh that
     started after it arrived), p50 and p95, for the registrations and for the session's end;
+    and for the registrations, arrival to the end of the run that created the person's contact
+    (0 when that run ended before the webhook arrived: `registration_write_latency_s`);
   * HubSpot calls during the stream against the minimum for those people (one batch call per
     100 objects of each kind written, plus one batch read per 100 people), and against that
     minimum plus R14's look-up of new people among archived contacts (one read per 100 created);
@@ -200,9 +202,23 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
             return out
 
         reg_lat = latencies("webinar.registration_created")
+        from connector.models import OutboxItem
+
+        # The person's own write: the end of the run that created their contact (with its
+        # registration count; its events go in the same run), 0 when HubSpot had it before the
+        # webhook arrived (a run read Zoom after they registered, before their webhook came).
+        run_end = dict(SyncRun.objects.values_list("pk", "finished_at"))
+        written = {key: run_end.get(run_id) for key, run_id in OutboxItem.objects.filter(
+            kind="contact_create", status="sent").values_list("dedupe_key", "sync_run_id")}
+        write_lat: list[float] = []
+        for received, body in WebhookEvent.objects.filter(event_type="webinar.registration_created").values_list(
+                "received_at", "raw_body"):
+            email = json.loads(body)["payload"]["object"]["registrant"]["email"].strip().lower()
+            finished = written.get(email)
+            if finished is not None:
+                write_lat.append(max(0.0, (finished - received).total_seconds()))
         end_lat = latencies("webinar.ended")
         hubspot = {k: v for k, v in calls["hubspot"].items() if "oauth" not in k}
-        from connector.models import OutboxItem
 
         sent = OutboxItem.objects.filter(sync_run__trigger="webhook", status="sent")
         by_kind: dict[str, int] = {}
@@ -228,6 +244,9 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
             "refreshes": len(runs),
             "registration_latency_s": {"p50": round(_percentile(reg_lat, 50), 2), "p95": round(_percentile(reg_lat, 95), 2),
                                        "n": len(reg_lat)},
+            "registration_write_latency_s": {
+                "p50": round(_percentile(write_lat, 50), 2), "p95": round(_percentile(write_lat, 95), 2),
+                "n": len(write_lat), "written_before_arrival": sum(1 for v in write_lat if v == 0.0)},
             "session_end_latency_s": [round(v, 2) for v in end_lat],
             # Empty when a run pulled the session's report before its webinar.ended arrived
             # (the sandbox sends the session's 2 × M participant events first, one by one).
