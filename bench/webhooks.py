@@ -14,7 +14,9 @@ and prints:
   * latency from a webhook's arrival to its HubSpot write (the end of the first refresh that
     started after it arrived), p50 and p95, for the registrations and for the session's end;
     and for the registrations, arrival to the end of the run that created the person's contact
-    (0 when that run ended before the webhook arrived: `registration_write_latency_s`);
+    (0 when that run ended before the webhook arrived: `registration_run_latency_s`), and
+    arrival to the moment HubSpot had both their contact and their registration event (the
+    outbox rows' send times: `registration_in_hubspot_latency_s`);
   * HubSpot calls during the stream against the minimum for those people (one batch call per
     100 objects of each kind written, plus one batch read per 100 people), and against that
     minimum plus R14's look-up of new people among archived contacts (one read per 100 created);
@@ -210,13 +212,25 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
         run_end = dict(SyncRun.objects.values_list("pk", "finished_at"))
         written = {key: run_end.get(run_id) for key, run_id in OutboxItem.objects.filter(
             kind="contact_create", status="sent").values_list("dedupe_key", "sync_run_id")}
+        # And the moment HubSpot had both the person's contact and their registration event
+        # (the later of the two outbox rows' sent_at).
+        in_hubspot: dict[str, dt.datetime] = {}
+        for payload, sent_at in OutboxItem.objects.filter(status="sent", kind__in=("contact_create", "timeline_event")) \
+                .values_list("payload", "sent_at"):
+            if sent_at is None or "email" not in payload or payload.get("report_kind", "registration") != "registration":
+                continue
+            email = str(payload["email"]).lower()
+            in_hubspot[email] = max(sent_at, in_hubspot.get(email, sent_at))
         write_lat: list[float] = []
+        hubspot_lat: list[float] = []
         for received, body in WebhookEvent.objects.filter(event_type="webinar.registration_created").values_list(
                 "received_at", "raw_body"):
             email = json.loads(body)["payload"]["object"]["registrant"]["email"].strip().lower()
             finished = written.get(email)
             if finished is not None:
                 write_lat.append(max(0.0, (finished - received).total_seconds()))
+            if email in in_hubspot:
+                hubspot_lat.append(max(0.0, (in_hubspot[email] - received).total_seconds()))
         end_lat = latencies("webinar.ended")
         hubspot = {k: v for k, v in calls["hubspot"].items() if "oauth" not in k}
 
@@ -244,9 +258,12 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
             "refreshes": len(runs),
             "registration_latency_s": {"p50": round(_percentile(reg_lat, 50), 2), "p95": round(_percentile(reg_lat, 95), 2),
                                        "n": len(reg_lat)},
-            "registration_write_latency_s": {
+            "registration_run_latency_s": {
                 "p50": round(_percentile(write_lat, 50), 2), "p95": round(_percentile(write_lat, 95), 2),
                 "n": len(write_lat), "written_before_arrival": sum(1 for v in write_lat if v == 0.0)},
+            "registration_in_hubspot_latency_s": {
+                "p50": round(_percentile(hubspot_lat, 50), 2), "p95": round(_percentile(hubspot_lat, 95), 2),
+                "max": round(max(hubspot_lat, default=float("nan")), 2), "n": len(hubspot_lat)},
             "session_end_latency_s": [round(v, 2) for v in end_lat],
             # Empty when a run pulled the session's report before its webinar.ended arrived
             # (the sandbox sends the session's 2 × M participant events first, one by one).

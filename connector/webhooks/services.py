@@ -519,14 +519,17 @@ def _gather_wait(event: WebhookEvent) -> float | None:
     if not _gatherable(event) or event.portal_id is None:
         return None
     now = timezone.now()
+    oldest = _waiting(event.portal_id).order_by("received_at", "pk").values_list("pk", "received_at").first()
+    if oldest is None:
+        return None
+    left = _gather_s() - (now - oldest[1]).total_seconds()
+    if left <= 0:
+        return None
+    if oldest[0] != event.pk:
+        return left + 1.0
     waiting = list(_waiting(event.portal_id).order_by("received_at", "pk")[:BATCH_MAX])
     if not waiting:
         return None
-    left = _gather_s() - (now - waiting[0].received_at).total_seconds()
-    if left <= 0:
-        return None
-    if waiting[0].pk != event.pk:
-        return left + 1.0
     arrivals = WebhookEvent.objects.filter(
         portal_id=event.portal_id, provider=WebhookProvider.ZOOM, event_type__in=BATCHABLE,
     )
