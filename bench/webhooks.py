@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/webhooks.py [--registrations 1000] [--attendees 2000] [--json out.json]
 
-PostgreSQL (database zs_webhooks, recreated), Redis (db 4) and ONE Celery worker, as in
-production. It starts the sandbox (`sandbox serve`, rate limits on, HubSpot 110 requests / 10 s),
+PostgreSQL (database zs_webhooks, recreated; `BENCH_DATABASE` names another), Redis (db 4,
+flushed; `BENCH_REDIS_DB` another) and ONE Celery worker, as in production. It starts the
+sandbox (`sandbox serve`, rate limits on, HubSpot 110 requests / 10 s),
 the connector's web server (`runserver`, receiving the webhooks) and the worker; connects and
 syncs once; subscribes the sandbox's webhooks to the connector; then, at the sandbox's pace
 (one act after the other): N registrations of new people (`webinar.registration_created` each)
@@ -12,6 +13,10 @@ and a session of M participants (half of them those registrants, half walk-ins:
 and prints:
   * latency from a webhook's arrival to its HubSpot write (the end of the first refresh that
     started after it arrived), p50 and p95, for the registrations and for the session's end;
+    and for the registrations, arrival to the end of the run that created the person's contact
+    (0 when that run ended before the webhook arrived: `registration_run_latency_s`), and
+    arrival to the moment HubSpot had both their contact and their registration event (the
+    outbox rows' send times: `registration_in_hubspot_latency_s`);
   * HubSpot calls during the stream against the minimum for those people (one batch call per
     100 objects of each kind written, plus one batch read per 100 people), and against that
     minimum plus R14's look-up of new people among archived contacts (one read per 100 created);
@@ -36,8 +41,10 @@ from typing import Any
 from common import free_port, wait_http
 
 REPO = Path(__file__).resolve().parent.parent
-DATABASE = "zs_webhooks"
-REDIS = "redis://127.0.0.1:6379/4"
+# BENCH_DATABASE / BENCH_REDIS_DB: so that it can run beside other benchmarks and test runs.
+DATABASE = os.environ.get("BENCH_DATABASE", "zs_webhooks")
+REDIS_DB = os.environ.get("BENCH_REDIS_DB", "4")
+REDIS = f"redis://127.0.0.1:6379/{REDIS_DB}"
 ZOOM_SECRET = "bench-zoom-secret"
 HUBSPOT_SECRET = "bench-hubspot-secret"
 
@@ -87,13 +94,14 @@ def _env(web_port: int) -> dict[str, str]:
 def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
     import requests
 
+    load_start = [round(x, 2) for x in os.getloadavg()]
     tmp = Path(tempfile.mkdtemp(prefix="zoomsync-bench-webhooks-"))
     now = dt.datetime.now(dt.UTC)
     scenario_path = tmp / "scenario.json"
     scenario_path.write_text(json.dumps(_scenario(now)))
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {DATABASE}"], check=True)
     subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {DATABASE}"], check=True)
-    subprocess.run(["redis-cli", "-n", "4", "flushdb"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", REDIS_DB, "flushdb"], check=True, capture_output=True)
     sandbox_port, web_port = free_port(), free_port()
     sandbox_url, web_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
     env = _env(web_port)
@@ -196,9 +204,35 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
             return out
 
         reg_lat = latencies("webinar.registration_created")
+        from connector.models import OutboxItem
+
+        # The person's own write: the end of the run that created their contact (with its
+        # registration count; its events go in the same run), 0 when HubSpot had it before the
+        # webhook arrived (a run read Zoom after they registered, before their webhook came).
+        run_end = dict(SyncRun.objects.values_list("pk", "finished_at"))
+        written = {key: run_end.get(run_id) for key, run_id in OutboxItem.objects.filter(
+            kind="contact_create", status="sent").values_list("dedupe_key", "sync_run_id")}
+        # And the moment HubSpot had both the person's contact and their registration event
+        # (the later of the two outbox rows' sent_at).
+        in_hubspot: dict[str, dt.datetime] = {}
+        for payload, sent_at in OutboxItem.objects.filter(status="sent", kind__in=("contact_create", "timeline_event")) \
+                .values_list("payload", "sent_at"):
+            if sent_at is None or "email" not in payload or payload.get("report_kind", "registration") != "registration":
+                continue
+            email = str(payload["email"]).lower()
+            in_hubspot[email] = max(sent_at, in_hubspot.get(email, sent_at))
+        write_lat: list[float] = []
+        hubspot_lat: list[float] = []
+        for received, body in WebhookEvent.objects.filter(event_type="webinar.registration_created").values_list(
+                "received_at", "raw_body"):
+            email = json.loads(body)["payload"]["object"]["registrant"]["email"].strip().lower()
+            finished = written.get(email)
+            if finished is not None:
+                write_lat.append(max(0.0, (finished - received).total_seconds()))
+            if email in in_hubspot:
+                hubspot_lat.append(max(0.0, (in_hubspot[email] - received).total_seconds()))
         end_lat = latencies("webinar.ended")
         hubspot = {k: v for k, v in calls["hubspot"].items() if "oauth" not in k}
-        from connector.models import OutboxItem
 
         sent = OutboxItem.objects.filter(sync_run__trigger="webhook", status="sent")
         by_kind: dict[str, int] = {}
@@ -213,6 +247,9 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
         total = sum(hubspot.values())
         statuses = WebhookEvent.objects.values_list("status", flat=True)
         return {
+            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                     text=True).stdout.strip(),
+            "load_average_start": load_start, "load_average_end": [round(x, 2) for x in os.getloadavg()],
             "registrations": registrations, "participants": attendees, "deliveries": len(answer_ms),
             "stream_sent_s": round(sent_s, 1), "all_processed_s": round(done_s, 1),
             "events_stored": WebhookEvent.objects.count(),
@@ -221,6 +258,12 @@ def bench(*, registrations: int, attendees: int) -> dict[str, Any]:
             "refreshes": len(runs),
             "registration_latency_s": {"p50": round(_percentile(reg_lat, 50), 2), "p95": round(_percentile(reg_lat, 95), 2),
                                        "n": len(reg_lat)},
+            "registration_run_latency_s": {
+                "p50": round(_percentile(write_lat, 50), 2), "p95": round(_percentile(write_lat, 95), 2),
+                "n": len(write_lat), "written_before_arrival": sum(1 for v in write_lat if v == 0.0)},
+            "registration_in_hubspot_latency_s": {
+                "p50": round(_percentile(hubspot_lat, 50), 2), "p95": round(_percentile(hubspot_lat, 95), 2),
+                "max": round(max(hubspot_lat, default=float("nan")), 2), "n": len(hubspot_lat)},
             "session_end_latency_s": [round(v, 2) for v in end_lat],
             # Empty when a run pulled the session's report before its webinar.ended arrived
             # (the sandbox sends the session's 2 × M participant events first, one by one).

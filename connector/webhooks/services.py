@@ -40,8 +40,10 @@ from connector.models import (
     ConnectionStatus,
     ContactLink,
     ContactState,
+    DirtyPerson,
     ParticipantRow,
     Portal,
+    Registrant,
     Session,
     SyncRun,
     SyncRunStatus,
@@ -54,6 +56,7 @@ from connector.models import (
 from connector.services.erasure import person_erase, zoom_account_deauthorize
 from connector.services.recordings import recording_transcript_announced
 from connector.services.strict_json import StrictJSONError, loads_strict
+from connector.services.sync_settings import email_normalize
 
 logger = logging.getLogger("zoomsync.webhooks")
 
@@ -75,7 +78,12 @@ WEBINAR_CHANGES = frozenset({"webinar.created", "webinar.updated", "webinar.dele
 # Refreshed together with the portal's other waiting events (webinar.ended waits for its report).
 BATCHABLE = ZOOM_REFRESH_EVENTS - {"webinar.ended"}
 BATCH_MAX = 5000
-BATCH_FILL = 100  # a burst's refresh goes at once when this many events wait (one HubSpot batch)
+BATCH_FILL = 100  # a burst's refresh goes once this many people are in it (one HubSpot batch)
+# The stream's pace is measured over this window (events of the portal received per second).
+PACE_WINDOW_S = 3.0
+# A registration's person is covered (pulled and pushed by a run) when its registrant row is in
+# one of these states and the person is not marked changed.
+REGISTERED = ("approved", "pending")
 ZOOM_DEAUTHORIZED = "app_deauthorized"
 HUBSPOT_DELETION = "contact.deletion"
 HUBSPOT_PRIVACY_DELETION = "contact.privacyDeletion"
@@ -132,7 +140,19 @@ def _debounce_s() -> float:
 
 
 def _gather_s() -> float:
-    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_GATHER_S", 5.0))
+    """The longest the oldest event of a burst waits for its batch to fill."""
+    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_GATHER_S", 8.0))
+
+
+def _gather_quiet_s() -> float:
+    """A stream quiet this long goes at once (nobody else is coming soon)."""
+    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_GATHER_QUIET_S", 1.0))
+
+
+def _gather_lead_s() -> float:
+    """The refresh reads Zoom this long after it is asked for: the people who register
+    meanwhile are in its batch too (their webhooks come later and find them covered)."""
+    return float(getattr(settings, "ZOOMSYNC_WEBHOOK_GATHER_LEAD_S", 1.5))
 
 
 def _enqueue(event_id: int) -> None:
@@ -297,12 +317,18 @@ def _zoom_process(event: WebhookEvent) -> WebhookStatus:
         )
     for item in batch:
         _session_note(item)
-    one_webinar = all(e.event_type not in WEBINAR_CHANGES and e.subject.isdigit() for e in batch)
-    webinar_ids = sorted({e.subject for e in batch}) if one_webinar else None
-    emails = [email for e in batch for email in _emails_named(e)]
-    # Covered only by a run that started after the newest of them arrived.
-    since = max([since, *(e.received_at for e in batch if e.pk != event.pk)])
-    _portal_refresh(portal=event.portal, since=since, webinar_ids=webinar_ids, emails=emails)
+    # B2: registrations whose person a run already pulled and pushed (it read Zoom after they
+    # registered, before their webhook came) are done as they are: marking them changed again
+    # would only put people who need nothing in the next run's batches.
+    covered = registrations_covered(batch)
+    todo = [e for e in batch if e.pk not in covered]
+    if todo:
+        one_webinar = all(e.event_type not in WEBINAR_CHANGES and e.subject.isdigit() for e in todo)
+        webinar_ids = sorted({e.subject for e in todo}) if one_webinar else None
+        emails = [email for e in todo for email in _emails_named(e)]
+        # Covered only by a run that started after the newest of them arrived.
+        since = max([*([since] if event.pk not in covered else []), *(e.received_at for e in todo if e.pk != event.pk)])
+        _portal_refresh(portal=event.portal, since=since, webinar_ids=webinar_ids, emails=emails)
     riders = [e.pk for e in batch if e.pk != event.pk]
     if riders:
         WebhookEvent.objects.filter(pk__in=riders, status=WebhookStatus.PENDING).update(
@@ -358,16 +384,66 @@ def _iso_to_dt(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _emails_named(event: WebhookEvent) -> list[str]:
-    """The registrant of a registration event (marked changed for the pipeline)."""
+def _registrant_of(event: WebhookEvent) -> dict[str, Any] | None:
     if not event.event_type.startswith("webinar.registration_"):
-        return []
+        return None
     try:
         registrant = json.loads(event.raw_body)["payload"]["object"]["registrant"]
     except (ValueError, KeyError, TypeError):
-        return []
-    email = registrant.get("email") if isinstance(registrant, dict) else None
+        return None
+    return registrant if isinstance(registrant, dict) else None
+
+
+def _emails_named(event: WebhookEvent) -> list[str]:
+    """The registrant of a registration event (marked changed for the pipeline)."""
+    registrant = _registrant_of(event)
+    email = registrant.get("email") if registrant is not None else None
     return [email] if isinstance(email, str) and email else []
+
+
+def registrations_covered(events: Iterable[WebhookEvent]) -> set[int]:
+    """B2: the `webinar.registration_created` events among `events` whose person a run already
+    covered: its registrant row is stored (a pull read it from Zoom, registered) and the
+    person is not marked changed (the push that followed that pull wrote them; a pull marks
+    whom it changes in the same transaction, and the mark goes only once they are pushed).
+    Such an event needs no refresh and must not mark the person changed again."""
+    wanted: dict[tuple[int, str], dict[int, str]] = {}  # (zoom account, webinar id): {event: email}
+    portal_ids: set[int] = set()
+    for event in events:
+        if event.event_type != "webinar.registration_created" or event.zoom_account_id is None:
+            continue
+        emails = _emails_named(event)
+        email = email_normalize(emails[0])[:254] if emails else ""
+        if not email or event.portal_id is None:
+            continue
+        wanted.setdefault((event.zoom_account_id, event.subject), {})[event.pk] = email
+        portal_ids.add(event.portal_id)
+    if not wanted:
+        return set()
+    every = {email for named in wanted.values() for email in named.values()}
+    dirty = set(DirtyPerson.objects.filter(portal_id__in=portal_ids, email__in=every).values_list("email", flat=True))
+    covered: set[int] = set()
+    for (account_id, webinar_id), named in wanted.items():
+        stored = set(Registrant.objects.filter(
+            webinar__account_id=account_id, webinar__webinar_id=webinar_id, email__in=set(named.values()),
+            status__in=REGISTERED,
+        ).values_list("email", flat=True))
+        covered |= {pk for pk, email in named.items() if email in stored and email not in dirty}
+    return covered
+
+
+def _people_count(events: list[WebhookEvent]) -> int:
+    """How many people a refresh of these events pushes: the distinct registrants named (an
+    event naming nobody, e.g. a recording, counts as one)."""
+    people: set[str] = set()
+    nameless = 0
+    for event in events:
+        emails = _emails_named(event)
+        if emails:
+            people.add(email_normalize(emails[0]))
+        else:
+            nameless += 1
+    return len(people) + nameless
 
 
 def _hubspot_process(event: WebhookEvent) -> WebhookStatus:
@@ -410,31 +486,87 @@ def _backoff(attempts: int) -> float:
 class Processed:
     status: str
     retry_in: float | None = None
+    # A burst's waiting is watched by the task of its oldest event: when that event is done on
+    # its own (covered), the next oldest's task takes over now (the task layer queues it).
+    then: int | None = None
 
 
 OPEN = (WebhookStatus.PENDING, WebhookStatus.RETRYING)
 
 
-def _gather_wait(event: WebhookEvent) -> float | None:
-    """B2: seconds a burst's refresh still waits for more events (None: go now). It goes once a
-    batch's worth of events is waiting (HubSpot writes 100 a call) or the oldest of them has
-    waited ZOOMSYNC_WEBHOOK_GATHER_S, so a registration reaches HubSpot within seconds (B1) and
-    1,000 registrations are a few full batches, not many small ones."""
-    if event.provider != WebhookProvider.ZOOM or event.event_type not in BATCHABLE or event.portal_id is None:
-        return None
-    if event.status != WebhookStatus.PENDING:
-        return None  # a retry goes when due
-    waiting = WebhookEvent.objects.filter(
-        portal_id=event.portal_id, provider=WebhookProvider.ZOOM, status=WebhookStatus.PENDING,
-        event_type__in=BATCHABLE,
+def _gatherable(event: WebhookEvent) -> bool:
+    return (event.provider == WebhookProvider.ZOOM and event.event_type in BATCHABLE and event.portal_id is not None
+            and event.status == WebhookStatus.PENDING)  # a retry goes when due
+
+
+def _waiting(portal_id: int) -> Any:
+    return WebhookEvent.objects.filter(
+        portal_id=portal_id, provider=WebhookProvider.ZOOM, status=WebhookStatus.PENDING, event_type__in=BATCHABLE,
     )
-    oldest = waiting.order_by("received_at").values_list("received_at", flat=True).first()
+
+
+def _gather_wait(event: WebhookEvent) -> float | None:
+    """B2: seconds a burst's refresh still waits for more events (None: go now), so that
+    1,000 registrations are a few full HubSpot batches (100 people a call), not many small
+    ones, while each reaches HubSpot within seconds (B1). It goes when
+    - the people waiting (distinct, not already covered by a run) plus those expected to
+      register while the refresh starts (the stream's pace x ZOOMSYNC_WEBHOOK_GATHER_LEAD_S:
+      the refresh reads Zoom, so it takes them too) make a batch (BATCH_FILL);
+    - or the stream has been quiet for ZOOMSYNC_WEBHOOK_GATHER_QUIET_S (nobody else is coming);
+    - or the oldest has waited ZOOMSYNC_WEBHOOK_GATHER_S.
+    Only the oldest event's task watches; the others wake when its wait is over (in case that
+    task was lost) and are usually done with it by then."""
+    if not _gatherable(event) or event.portal_id is None:
+        return None
+    now = timezone.now()
+    oldest = _waiting(event.portal_id).order_by("received_at", "pk").values_list("pk", "received_at").first()
     if oldest is None:
         return None
-    left = _gather_s() - (timezone.now() - oldest).total_seconds()
-    if left <= 0 or waiting[:BATCH_FILL].count() >= BATCH_FILL:
+    left = _gather_s() - (now - oldest[1]).total_seconds()
+    if left <= 0:
         return None
-    return left
+    if oldest[0] != event.pk:
+        return left + 1.0
+    waiting = list(_waiting(event.portal_id).order_by("received_at", "pk")[:BATCH_MAX])
+    if not waiting:
+        return None
+    arrivals = WebhookEvent.objects.filter(
+        portal_id=event.portal_id, provider=WebhookProvider.ZOOM, event_type__in=BATCHABLE,
+    )
+    newest = arrivals.order_by("-received_at").values_list("received_at", flat=True).first() or waiting[-1].received_at
+    quiet_left = _gather_quiet_s() - (now - newest).total_seconds()
+    if quiet_left <= 0:
+        return None
+    covered = registrations_covered(waiting)
+    people = _people_count([e for e in waiting if e.pk not in covered])
+    pace = arrivals.filter(received_at__gte=now - dt.timedelta(seconds=PACE_WINDOW_S)).count() / PACE_WINDOW_S
+    missing = BATCH_FILL - people - pace * _gather_lead_s()
+    if missing <= 0:
+        return None
+    fill_in = missing / pace if pace > 0 else left
+    return max(0.1, min(left, quiet_left, fill_in))
+
+
+def _covered_alone(event: WebhookEvent) -> Processed | None:
+    """B2: a registration whose person a run already covered is done at once, on its own (no
+    refresh, the person not marked again); the burst's watch passes on when it was its oldest."""
+    if event.status != WebhookStatus.PENDING or event.event_type != "webinar.registration_created":
+        return None
+    if event.provider != WebhookProvider.ZOOM or event.pk not in registrations_covered([event]):
+        return None
+    done = WebhookEvent.objects.filter(pk=event.pk, status=WebhookStatus.PENDING).update(
+        status=WebhookStatus.PROCESSED, processed_at=timezone.now(), attempts=F("attempts") + 1, last_error="",
+        next_attempt_at=None,
+    )
+    if not done:
+        return Processed(status=WebhookEvent.objects.filter(pk=event.pk).values_list("status", flat=True).first()
+                         or "missing")
+    then = None
+    if event.portal_id is not None and _gatherable(event):
+        oldest = _waiting(event.portal_id).order_by("received_at", "pk").values_list("pk", "received_at").first()
+        if oldest is not None and (oldest[1], oldest[0]) > (event.received_at, event.pk):
+            then = oldest[0]  # this event was the burst's oldest: its watch passes on
+    return Processed(status=WebhookStatus.PROCESSED, then=then)
 
 
 def webhook_event_process(*, event_id: int, gather: bool = False) -> Processed:
@@ -444,6 +576,9 @@ def webhook_event_process(*, event_id: int, gather: bool = False) -> Processed:
     event = WebhookEvent.objects.filter(pk=event_id).select_related("portal", "zoom_account").first()
     if event is None or event.status not in OPEN:
         return Processed(status=event.status if event else "missing")
+    alone = _covered_alone(event)
+    if alone is not None:
+        return alone
     wait = _gather_wait(event) if gather else None
     if wait is not None:
         return Processed(status=event.status, retry_in=wait)

@@ -3,7 +3,8 @@
 `webhook_event_process_task` (queue "realtime") processes one event; an event that must wait
 (a refresh already running, a participant report not complete, a failure) is queued again with
 its backoff, and an event of a burst waits a few seconds for the rest of it (one refresh for a
-batch's worth). `webhook_inbox_drain_task` (beat, every minute) picks up events whose retry time
+batch's worth; the task of the burst's oldest event watches, and hands the watch on when that
+event is done on its own). `webhook_inbox_drain_task` (beat, every minute) picks up events whose retry time
 has come or that no task picked up. With no broker (tasks eager), the work runs in-process
 before the webhook's answer, and due retries are drained at the next event.
 """
@@ -26,6 +27,8 @@ def webhook_event_process_task(event_id: int) -> str:
     result = services.webhook_event_process(event_id=event_id, gather=not _eager())
     if result.retry_in is not None and not _eager():
         webhook_event_process_task.apply_async((event_id,), countdown=result.retry_in)
+    if result.then is not None and not _eager():
+        webhook_event_process_task.delay(result.then)  # the burst's watch passes to its next oldest
     elif _eager():
         for due in services.webhook_events_due(limit=50):
             if due != event_id:
