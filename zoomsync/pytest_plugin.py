@@ -20,6 +20,26 @@ os.environ.setdefault("DEBUG", "1")
 # The sandbox app is part of every test run (it is how "it syncs" is shown).
 os.environ.setdefault("ZOOMSYNC_SANDBOX", "1")
 
+
+
+def _broker_per_xdist_worker() -> None:
+    """Each xdist worker process gets its own Redis database for Celery: the `services` tests
+    of two xdist workers each start a real Celery worker, and two Celery workers on one broker
+    take each other's tasks (and read the other test database's runs). gw0 keeps the
+    configured database, gw1 uses the one two below it, and so on."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("CELERY_BROKER_URL", "")
+    base, _, db = url.rpartition("/")
+    if not worker.startswith("gw") or not worker[2:].isdigit() or not url.startswith("redis") or not db.isdigit():
+        return
+    moved = f"{base}/{(int(db) - 2 * int(worker[2:])) % 16}"
+    for name in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"):
+        if os.environ.get(name) == url:
+            os.environ[name] = moved
+
+
+_broker_per_xdist_worker()
+
 REQUIRED_WHEN = {"services": "REQUIRE_SERVICES", "contract": "REQUIRE_SPECS", "browser": "REQUIRE_BROWSER"}
 
 

@@ -4,6 +4,7 @@ acks_late + reject_on_worker_lost, database beat scheduler, eager without a brok
 from __future__ import annotations
 
 import logging
+import os
 
 from django.conf import settings
 
@@ -64,3 +65,21 @@ def test_every_registered_task_has_consistent_time_limits():
         soft = task.soft_time_limit or app.conf.task_soft_time_limit
         assert hard, name
         assert soft <= hard, f"{name}: soft_time_limit {soft} > time_limit {hard}"
+
+
+def test_each_xdist_worker_has_its_own_broker_database(monkeypatch):
+    """Two xdist workers' real Celery workers must not share a broker (they would take each
+    other's tasks): gw1 moves two databases down, gw0 keeps the configured one."""
+    from zoomsync.pytest_plugin import _broker_per_xdist_worker
+
+    for worker, expected in (("gw0", "redis://h:6379/15"), ("gw1", "redis://h:6379/13"), ("", "redis://h:6379/15")):
+        monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+        monkeypatch.setenv("CELERY_BROKER_URL", "redis://h:6379/15")
+        monkeypatch.setenv("REDIS_URL", "redis://h:6379/15")
+        monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
+        _broker_per_xdist_worker()
+        assert os.environ["CELERY_BROKER_URL"] == expected and os.environ["REDIS_URL"] == expected
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    monkeypatch.setenv("CELERY_BROKER_URL", "filesystem://")
+    _broker_per_xdist_worker()
+    assert os.environ["CELERY_BROKER_URL"] == "filesystem://"
